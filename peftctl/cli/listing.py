@@ -1,0 +1,112 @@
+"""Listing commands: ``list-methods``, ``list-datasets``, ``list-metrics``, ``plugins``.
+
+They read plugin records only; none of them imports torch or any model library.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+
+from peftctl.errors import PeftctlError
+from peftctl.plugin_manager import Plugins, get_plugins
+from peftctl.specs import METHOD_CATEGORIES
+
+JSON_OPTION = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
+
+
+def plugins_or_warn() -> Plugins:
+    """The process's plugins; each failed plugin is reported once, in one line."""
+    plugins = get_plugins()
+    for info in plugins.failures():
+        print(f"warning: {info.failure_line()}", file=sys.stderr)
+    return plugins
+
+
+def print_records(title: str, columns: Sequence[str], rows: list[dict[str, Any]], as_json: bool):
+    """Print ``rows`` as a JSON array or as a rich table of ``columns``."""
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def list_methods(
+    category: str = typer.Option(None, "--category", "-c", help="Only this category."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List the installed PEFT methods."""
+    methods = plugins_or_warn().methods.all()
+    if category is not None:
+        if category not in METHOD_CATEGORIES:
+            raise PeftctlError(
+                f"--category must be one of {', '.join(METHOD_CATEGORIES)}, not '{category}'"
+            )
+        methods = [m for m in methods if m.category == category]
+    rows = [
+        {"name": m.name, "category": m.category, "mergeable": m.mergeable,
+         "package": m.package, "version": m.version, "summary": m.summary}
+        for m in methods
+    ]
+    print_records("Methods", ["name", "category", "mergeable", "package", "summary"], rows, as_json)
+
+
+def list_datasets(as_json: bool = JSON_OPTION) -> None:
+    """List the registered datasets."""
+    rows = [
+        {"name": d.name, "task": d.task, "metrics": list(d.metrics), "splits": d.splits,
+         "package": d.package, "version": d.version, "summary": d.summary}
+        for d in plugins_or_warn().datasets.all()
+    ]
+    print_records("Datasets", ["name", "task", "metrics", "splits", "summary"], rows, as_json)
+
+
+def list_metrics(as_json: bool = JSON_OPTION) -> None:
+    """List the registered metrics."""
+    rows = [
+        {"name": m.name, "higher_is_better": m.higher_is_better, "package": m.package,
+         "version": m.version, "summary": m.summary}
+        for m in plugins_or_warn().metrics.all()
+    ]
+    print_records("Metrics", ["name", "higher_is_better", "package", "summary"], rows, as_json)
+
+
+def list_plugins(as_json: bool = JSON_OPTION) -> None:
+    """List every plugin found: its package, version, hooks and status."""
+    rows = [
+        {"name": i.name, "package": i.package, "version": i.version, "source": i.source,
+         "hooks": i.hooks, "status": i.status, "error": i.error}
+        for i in get_plugins().infos
+    ]
+    print_records(
+        "Plugins", ["name", "package", "version", "hooks", "status", "error"], rows, as_json
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list-methods")(list_methods)
+    app.command("list-datasets")(list_datasets)
+    app.command("list-metrics")(list_metrics)
+    app.command("plugins")(list_plugins)

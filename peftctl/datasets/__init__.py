@@ -1,0 +1,1 @@
+"""Built-in benchmark datasets and the machinery that turns rows into prompts."""

@@ -1,0 +1,1 @@
+"""Built-in PEFT methods, one module per method family."""

@@ -1,0 +1,264 @@
+"""Finding, loading and querying plugins.
+
+Plugins come from the ``peftctl`` entry-point group (the core's built-ins included) and
+from ``PEFTCTL_PLUGIN_PATH``. A plugin that fails to import, fails validation or raises in
+a hook is recorded as failed and left out; everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+import pluggy
+
+from peftctl import hookspecs
+from peftctl.errors import PeftctlError, unknown_name
+from peftctl.specs import DatasetSpec, MethodSpec, MetricSpec, Spec
+
+GROUP = "peftctl"
+PLUGIN_PATH_ENV = "PEFTCTL_PLUGIN_PATH"
+DISABLE_ENV = "PEFTCTL_DISABLE_PLUGINS"
+
+S = TypeVar("S", bound=Spec)
+
+# hook name -> the record type its results must be (str for recipe directories)
+_HOOKS: dict[str, type] = {
+    "peftctl_register_methods": MethodSpec,
+    "peftctl_register_datasets": DatasetSpec,
+    "peftctl_register_metrics": MetricSpec,
+    "peftctl_recipe_dirs": str,
+}
+
+
+@dataclass
+class PluginInfo:
+    """What ``peftctl plugins`` shows about one plugin."""
+
+    name: str
+    package: str
+    version: str
+    source: str  # "module:attr" of the entry point, or the local file
+    status: str = "ok"  # ok | failed | disabled
+    error: str = ""
+    hooks: list[str] = field(default_factory=list)
+
+    def failure_line(self) -> str:
+        return f'failed to load plugin "{self.package}" ({self.name} = {self.source}): {self.error}'
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A plugin found but not yet imported."""
+
+    name: str
+    package: str
+    version: str
+    source: str
+    load: Callable[[], Any]
+
+
+class Catalogue(Generic[S]):
+    """The registered records of one kind (methods, datasets or metrics), by name."""
+
+    def __init__(self, kind: str, hint: str, owners: Mapping[str, list[S]]) -> None:
+        self.kind = kind
+        self._hint = hint
+        self._owners = owners
+
+    def _check_conflicts(self) -> None:
+        for name, specs in self._owners.items():
+            if len(specs) > 1:
+                who = " and ".join(f"'{s.owner}'" for s in specs)
+                raise PeftctlError(
+                    f"{self.kind} '{name}' is registered by both {who}; uninstall one or set "
+                    f"{DISABLE_ENV} to the plugin to skip"
+                )
+
+    def all(self) -> list[S]:
+        """Every record, sorted by name."""
+        self._check_conflicts()
+        return [self._owners[name][0] for name in sorted(self._owners)]
+
+    def names(self) -> list[str]:
+        return sorted(self._owners)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._owners
+
+    def get(self, name: str) -> S:
+        """The record called ``name``; unknown names raise with a suggestion."""
+        if name not in self._owners:
+            raise unknown_name(self.kind, name, self._owners, self._hint)
+        self._check_conflicts()
+        return self._owners[name][0]
+
+
+class Plugins:
+    """All plugins of this process: a small typed facade over pluggy."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self._disabled = {n.strip() for n in env.get(DISABLE_ENV, "").split(",") if n.strip()}
+        self._plugin_path = env.get(PLUGIN_PATH_ENV, "")
+        self._pm = pluggy.PluginManager(GROUP)
+        self._pm.add_hookspecs(hookspecs)
+        self.infos: list[PluginInfo] = []
+        self._results: dict[str, dict[str, list[Any]]] = {}
+        for candidate in [*_entry_point_candidates(), *_local_candidates(self._plugin_path)]:
+            self._register(candidate)
+        self._collect()
+        self.methods: Catalogue[MethodSpec] = self._catalogue(
+            "peftctl_register_methods", "method", "see `peftctl list-methods`"
+        )
+        self.datasets: Catalogue[DatasetSpec] = self._catalogue(
+            "peftctl_register_datasets", "dataset", "see `peftctl list-datasets`"
+        )
+        self.metrics: Catalogue[MetricSpec] = self._catalogue(
+            "peftctl_register_metrics", "metric", "see `peftctl list-metrics`"
+        )
+
+    # -- discovery ---------------------------------------------------------------------
+    def _register(self, candidate: _Candidate) -> None:
+        info = PluginInfo(candidate.name, candidate.package, candidate.version, candidate.source)
+        self.infos.append(info)
+        if candidate.name in self._disabled or candidate.package in self._disabled:
+            info.status = "disabled"
+            return
+        try:
+            plugin = candidate.load()
+            self._pm.register(plugin, name=candidate.name)
+        except Exception as exc:  # noqa: BLE001 - isolate any plugin failure
+            self._fail(info, exc)
+            return
+        try:
+            self._pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self._pm.unregister(plugin)
+            self._fail(info, exc)
+            return
+        info.hooks = sorted(c.name for c in self._pm.get_hookcallers(plugin) or [])
+
+    def _fail(self, info: PluginInfo, exc: BaseException) -> None:
+        info.status = "failed"
+        info.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+    def _collect(self) -> None:
+        """Call every hook of every plugin separately, so one raising is isolated."""
+        by_name = {info.name: info for info in self.infos}
+        for hook_name, cls in _HOOKS.items():
+            hook = getattr(self._pm.hook, hook_name)
+            for impl in reversed(hook.get_hookimpls()):  # registration order
+                info = by_name[impl.plugin_name]
+                try:
+                    result = [_stamp(item, cls, info) for item in impl.function() or []]
+                except Exception as exc:  # noqa: BLE001
+                    self._fail(info, exc)
+                    continue
+                self._results.setdefault(hook_name, {})[impl.plugin_name] = result
+        failed = {i.name for i in self.failures()}
+        for per_plugin in self._results.values():
+            for name in failed & per_plugin.keys():
+                del per_plugin[name]
+
+    def _catalogue(self, hook: str, kind: str, hint: str) -> Catalogue[Any]:
+        owners: dict[str, list[Any]] = {}
+        for specs in self._results.get(hook, {}).values():
+            for spec in specs:
+                owners.setdefault(spec.name, []).append(spec)
+        return Catalogue(kind, hint, owners)
+
+    # -- queries -----------------------------------------------------------------------
+    def failures(self) -> list[PluginInfo]:
+        return [info for info in self.infos if info.status == "failed"]
+
+    def recipe_dirs(self) -> list[Path]:
+        """Recipe directories of every working plugin, in discovery order."""
+        per_plugin = self._results.get("peftctl_recipe_dirs", {})
+        failed = {i.name for i in self.failures()}
+        return [Path(d) for name, dirs in per_plugin.items() if name not in failed for d in dirs]
+
+    def owner_of(self, spec: Spec) -> PluginInfo:
+        return next(i for i in self.infos if i.package == spec.package)
+
+
+def _stamp(item: Any, cls: type, info: PluginInfo) -> Any:
+    """Check a hook result's type and fields; give records their owner's package and version."""
+    if not isinstance(item, cls):
+        raise TypeError(f"hook returned {type(item).__name__}, expected {cls.__name__}")
+    if isinstance(item, Spec):
+        item.validate()
+        return dataclasses.replace(item, package=info.package, version=info.version)
+    return item
+
+
+def _entry_point_candidates() -> Iterator[_Candidate]:
+    """Entry points of the ``peftctl`` group, read from metadata without importing."""
+    for ep in sorted(importlib.metadata.entry_points(group=GROUP), key=_builtin_first):
+        dist = ep.dist
+        package = dist.name if dist is not None else "?"
+        version = dist.version if dist is not None else ""
+        yield _Candidate(ep.name, package, version, ep.value, ep.load)
+
+
+def _builtin_first(ep: importlib.metadata.EntryPoint) -> tuple[int, str]:
+    return (0 if ep.value.startswith("peftctl.") else 1, ep.name)
+
+
+def _local_candidates(plugin_path: str) -> Iterator[_Candidate]:
+    """Plugins from ``PEFTCTL_PLUGIN_PATH``: ``.py`` files, packages, or folders of them."""
+    for entry in filter(None, plugin_path.split(os.pathsep)):
+        path = Path(entry).expanduser()
+        if path.is_dir() and not (path / "__init__.py").exists():
+            children = sorted(p for p in path.iterdir() if _is_module(p))
+            yield from (_local_candidate(child) for child in children)
+        else:
+            yield _local_candidate(path)
+
+
+def _is_module(path: Path) -> bool:
+    if path.name.startswith(("_", ".")):
+        return False
+    return path.suffix == ".py" or (path / "__init__.py").exists()
+
+
+def _local_candidate(path: Path) -> _Candidate:
+    name = path.stem
+    return _Candidate(name, "local", "", str(path), lambda: _import_path(path))
+
+
+def _import_path(path: Path) -> ModuleType:
+    if not path.exists():
+        raise FileNotFoundError(f"{PLUGIN_PATH_ENV} entry {path} does not exist")
+    module_name = f"peftctl_local_{path.stem}"
+    if path.is_dir():
+        spec = importlib.util.spec_from_file_location(
+            module_name, path / "__init__.py", submodule_search_locations=[str(path)]
+        )
+    else:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+@cache
+def get_plugins() -> Plugins:
+    """The process-wide plugin set (tests build fresh :class:`Plugins` instead)."""
+    return Plugins()

@@ -1,0 +1,1 @@
+"""YAML experiment recipes: finding them by name, copying and validating them."""
