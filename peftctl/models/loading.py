@@ -1,0 +1,107 @@
+"""Load a causal LM and its tokenizer by name: the built-in default, a hub id or a local dir."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from peftctl.errors import PeftctlError
+from peftctl.models.names import is_default_model
+
+T = TypeVar("T")
+
+
+def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
+    """The tokenizer of model ``name``; it always has a pad token from its own vocabulary."""
+    tokenizer = _load(
+        name,
+        lambda source: AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code),
+    )
+    ensure_pad_token(tokenizer)
+    return tokenizer
+
+
+def load_model(
+    name: str, *, dtype: torch.dtype = torch.float32, trust_remote_code: bool = False
+) -> PreTrainedModel:
+    """The causal LM ``name`` with weights in ``dtype`` (on the CPU, in eval mode)."""
+    return _load(
+        name,
+        lambda source: AutoModelForCausalLM.from_pretrained(
+            source, dtype=dtype, trust_remote_code=trust_remote_code
+        ),
+    )
+
+
+def ensure_pad_token(tokenizer: PreTrainedTokenizerBase) -> None:
+    """Give ``tokenizer`` a pad token (unk, else eos) when it has none, never adding a token."""
+    if tokenizer.pad_token_id is not None:
+        return
+    for candidate in (tokenizer.unk_token, tokenizer.eos_token):
+        if candidate is not None:
+            tokenizer.pad_token = candidate
+            return
+    raise PeftctlError(
+        f"tokenizer of '{tokenizer.name_or_path}' has no pad, unk or eos token to pad batches with"
+    )
+
+
+def model_source(name: str) -> str:
+    """What ``from_pretrained`` gets for ``name``: a local directory or a hub id."""
+    if is_default_model(name):
+        from peftctl.models.default_model import default_model_dir
+
+        return str(default_model_dir())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if path.exists():
+        raise PeftctlError(f"model '{name}' is a file; pass a model directory or a hub id")
+    return name
+
+
+def _load(name: str, loader: Callable[[str], T]) -> T:
+    source = model_source(name)
+    try:
+        return loader(source)
+    except (OSError, ValueError) as error:
+        problem = _user_error(name, Path(source).is_dir(), error)
+        if problem is None:
+            raise
+        raise problem from error
+
+
+def _user_error(name: str, local: bool, error: Exception) -> PeftctlError | None:
+    """The one-line error for a failed load a user can fix, or None for a bug."""
+    text = str(error).strip()
+    if "trust_remote_code" in text:
+        return PeftctlError(
+            f"model '{name}' ships its own code and needs trust_remote_code; enable it only if "
+            "you trust that code"
+        )
+    if local:
+        return PeftctlError(
+            f"model directory '{name}' cannot be loaded ({_first_sentence(text)}); it must hold "
+            "a Hugging Face model: config.json, weights and tokenizer files"
+        )
+    if isinstance(error, OSError):
+        return PeftctlError(
+            f"model '{name}' is not a local directory and the Hugging Face hub is unreachable or "
+            "has no such model; check the path or id (offline? its files must be in the HF cache)"
+        )
+    return None
+
+
+def _first_sentence(text: str, limit: int = 200) -> str:
+    line = text.splitlines()[0] if text else "unknown error"
+    sentence = line.split(". ")[0].rstrip(".")
+    return sentence if len(sentence) <= limit else sentence[: limit - 3] + "..."

