@@ -76,20 +76,29 @@ class MethodSpec(Spec):
 
     category: str
     mergeable: bool = False
+    #: "module:attr" of the method's options dataclass, in a module light enough to import
+    #: without torch (recipes are validated with it); None: the impl's ``config_class``.
+    config: str | None = None
 
     def validate(self) -> None:
         super().validate()
         if self.category not in METHOD_CATEGORIES:
             raise ValueError(f"method {self.name!r}: category must be one of {METHOD_CATEGORIES}")
+        if self.config is not None and not IMPL_PATTERN.match(self.config):
+            raise ValueError(f"method {self.name!r}: config {self.config!r} is not 'module:attr'")
 
 
 @dataclass(frozen=True, kw_only=True)
 class MetricSpec(Spec):
-    """A metric. ``impl`` names a callable ``(predictions, references, **options) -> float``."""
+    """A metric. ``impl`` names a callable
+    ``(predictions, references, *, labels=None, **requires) -> float`` (see peftctl.metrics)."""
 
     kind: ClassVar[str] = "metric"
 
     higher_is_better: bool = True
+    #: Inputs beyond predictions/references, passed by keyword by the evaluator:
+    #: "primary" (the dataset's primary score), "trainable_params", "inference_cost".
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

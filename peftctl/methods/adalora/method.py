@@ -1,0 +1,40 @@
+"""AdaLoRA through peft's ``AdaLoraConfig``; the rank allocator steps after every update."""
+
+from __future__ import annotations
+
+import peft
+from torch import nn
+
+from peftctl.methods.adalora.config import AdaLoraConfig
+from peftctl.methods.base import causal_lm
+from peftctl.methods.lora.method import LoraMethod
+
+
+class AdaLoraMethod(LoraMethod):
+    """Adaptive-budget LoRA: ``on_step`` calls peft's ``update_and_allocate``."""
+
+    config_class = AdaLoraConfig
+    config: AdaLoraConfig
+
+    def peft_config(self) -> peft.AdaLoraConfig:
+        cfg = self.config
+        targets = cfg.target_modules
+        return peft.AdaLoraConfig(
+            task_type="CAUSAL_LM",
+            target_r=cfg.r,
+            init_r=cfg.init_r,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules="all-linear" if targets == ["all-linear"] else list(targets),
+            bias=cfg.bias,
+            total_step=cfg.total_step,
+            tinit=cfg.tinit,
+            tfinal=cfg.tfinal,
+            deltaT=cfg.delta_t,
+            orth_reg_weight=cfg.orth_reg_weight,
+        )
+
+    def on_step(self, model: nn.Module, step: int) -> None:
+        peft_model = getattr(model, "module", model)
+        if causal_lm(peft_model).training:
+            peft_model.base_model.update_and_allocate(step)

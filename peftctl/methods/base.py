@@ -1,0 +1,148 @@
+"""The contract every PEFT method implements, and the base of every method's options.
+
+A method plugin registers a :class:`~peftctl.specs.MethodSpec` whose ``impl`` names a
+:class:`Method` subclass and whose ``config`` names its :class:`MethodConfig` subclass (kept
+in a light module, so recipes validate without importing torch). The trainer only ever
+talks to a method through this class. Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+@dataclass(kw_only=True)
+class MethodConfig:
+    """Options of a method (the recipe's ``method.*`` keys). Subclasses add fields, each with
+    ``metadata={"help": ...}`` and optional ``min``/``max``/``choices``."""
+
+    name: str = field(metadata={"help": "Registered method name (see `peftctl list-methods`)."})
+
+    def validate(self) -> None:
+        """Raise :class:`~peftctl.errors.PeftctlError` for options that do not fit together."""
+
+
+class Method:
+    """How one PEFT method turns a base model into a trainable one and persists the result.
+
+    Lifecycle: ``apply`` (fresh) or ``load`` (from a saved ``adapter/``), then the trainer
+    optimises ``trainable_parameters``/``parameter_groups``, calls ``on_step`` after every
+    optimiser step and ``save`` for checkpoints and the final adapter. ``merge`` folds the
+    adapter into the base weights where the method allows it.
+    """
+
+    config_class: ClassVar[type[MethodConfig]] = MethodConfig
+
+    def __init__(self, config: MethodConfig) -> None:
+        self.config = config
+
+    # -- building ----------------------------------------------------------------------
+    def apply(self, model: nn.Module) -> nn.Module:
+        """Return ``model`` with the method's trainable parts added (fresh initialisation)."""
+        raise NotImplementedError
+
+    def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
+        """Return ``model`` with the adapter saved in ``adapter_dir``; ``trainable`` keeps
+        training possible (continued training), else everything is frozen (evaluation)."""
+        raise NotImplementedError
+
+    # -- training ----------------------------------------------------------------------
+    def trainable_parameters(self, model: nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
+        """``(name, parameter)`` pairs the optimiser updates."""
+        return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+    def parameter_groups(self, model: nn.Module, *, lr: float, weight_decay: float) -> list[dict]:
+        """Optimiser parameter groups; override for per-group learning rates (e.g. LoRA+).
+
+        Biases and norm weights (1-D tensors) get no weight decay.
+        """
+        decay, no_decay = [], []
+        for _, param in self.trainable_parameters(model):
+            (no_decay if param.ndim < 2 else decay).append(param)
+        groups = [
+            {"params": decay, "lr": lr, "weight_decay": weight_decay},
+            {"params": no_decay, "lr": lr, "weight_decay": 0.0},
+        ]
+        return [group for group in groups if group["params"]]
+
+    def on_step(self, model: nn.Module, step: int) -> None:
+        """Called after each optimiser step, before gradients are zeroed (e.g. AdaLoRA's
+        ``update_and_allocate``); ``step`` counts from 1."""
+
+    def hidden_states(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
+        """Last hidden states ``[batch, seq, hidden]`` aligned with ``input_ids``.
+
+        The trainer applies the LM head only where a label is taken. Methods that change
+        the sequence (prompt tuning) override this and return states of the real tokens.
+        """
+        backbone = causal_lm(model).get_decoder()
+        return backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    # -- persistence -------------------------------------------------------------------
+    def save(self, model: nn.Module, adapter_dir: Path) -> None:
+        """Write the trainable parameters (safetensors) and whatever ``load`` needs."""
+        raise NotImplementedError
+
+    def state_dict(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """The trainable parameters by name (what checkpoints store)."""
+        return {n: p.detach() for n, p in self.trainable_parameters(model)}
+
+    def load_state_dict(self, model: nn.Module, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        params = dict(model.named_parameters())
+        missing = set(params_with_grad(model)) - state.keys()
+        if missing:
+            raise RuntimeError(f"checkpoint lacks trainable parameters: {sorted(missing)[:3]}")
+        import torch
+
+        with torch.no_grad():
+            for name, value in state.items():
+                params[name].copy_(value)
+
+    def merge(self, model: nn.Module) -> nn.Module:
+        """Return a plain model with the adapter folded into its weights."""
+        from peftctl.errors import PeftctlError
+
+        raise PeftctlError(
+            f"method '{self.config.name}' cannot be merged (its adapter is not a weight "
+            "update); use the adapter directory with the base model instead"
+        )
+
+
+def params_with_grad(model: nn.Module) -> list[str]:
+    return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+def causal_lm(model: nn.Module) -> nn.Module:
+    """The transformers causal LM inside ``model`` (unwrapping peft / DDP wrappers)."""
+    inner = getattr(model, "module", model)  # DistributedDataParallel
+    get_base = getattr(inner, "get_base_model", None)
+    return get_base() if callable(get_base) else inner
+
+
+def write_dir_atomically(target: Path, write: Any) -> None:
+    """Create directory ``target`` with ``write(tmp_dir)`` and a rename, replacing an old one:
+    a killed process leaves either the old directory or the new one, never half of one."""
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        write(tmp)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,18 @@
+"""Baselines without adapters: full fine-tuning and freeze-tuning (last k layers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_METHODS = (
+    "FullMethod",
+    "FreezeMethod",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _METHODS:  # lazily: importing the package does not import torch
+        from peftctl.methods.baselines import method
+
+        return getattr(method, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

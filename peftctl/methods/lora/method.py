@@ -1,0 +1,31 @@
+"""LoRA through peft's ``LoraConfig``."""
+
+from __future__ import annotations
+
+import peft
+
+from peftctl.methods.lora.config import LoraConfig
+from peftctl.methods.peft_method import PeftMethod
+
+_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "olora": "olora"}
+
+
+class LoraMethod(PeftMethod):
+    """Low-rank adapters on linear layers (Hu et al., 2021)."""
+
+    config_class = LoraConfig
+    config: LoraConfig
+
+    def peft_config(self) -> peft.LoraConfig:
+        cfg = self.config
+        targets = cfg.target_modules
+        return peft.LoraConfig(
+            task_type="CAUSAL_LM",
+            r=cfg.r,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules="all-linear" if targets == ["all-linear"] else list(targets),
+            bias=cfg.bias,
+            use_rslora=cfg.use_rslora,
+            init_lora_weights=_INIT[cfg.init],
+        )

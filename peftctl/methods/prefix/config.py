@@ -1,0 +1,34 @@
+"""Options of the key/value prefix methods (the recipe's ``method.*`` keys). No torch here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peftctl.methods.base import MethodConfig
+
+
+@dataclass(kw_only=True)
+class PrefixTuningConfig(MethodConfig):
+    """Trained key/value prefixes in every layer, produced by an MLP (Li & Liang, 2021).
+
+    Does not work with ``train.gradient_checkpointing``.
+    """
+
+    name: str = field(default="prefix_tuning", metadata={"help": "Method name."})
+    num_virtual_tokens: int = field(
+        default=32, metadata={"help": "Length of the prefix in every layer.", "min": 1}
+    )
+    encoder_hidden_size: int = field(
+        default=512, metadata={"help": "Hidden size of the reparameterisation MLP.", "min": 1}
+    )
+
+
+@dataclass(kw_only=True)
+class PTuningV2Config(MethodConfig):
+    """Deep prompts: key/value prefixes in every layer trained directly, without an encoder
+    (Liu et al., 2022). Does not work with ``train.gradient_checkpointing``."""
+
+    name: str = field(default="p_tuning_v2", metadata={"help": "Method name."})
+    num_virtual_tokens: int = field(
+        default=32, metadata={"help": "Length of the prefix in every layer.", "min": 1}
+    )

@@ -1,0 +1,63 @@
+"""Options of the input soft-prompt methods (the recipe's ``method.*`` keys). No torch here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peftctl.methods.base import MethodConfig
+
+
+@dataclass(kw_only=True)
+class PromptTuningConfig(MethodConfig):
+    """Trained embeddings prepended to every input (Lester et al., 2021)."""
+
+    name: str = field(default="prompt_tuning", metadata={"help": "Method name."})
+    num_virtual_tokens: int = field(
+        default=100, metadata={"help": "Length of the soft prompt.", "min": 1}
+    )
+    init: str = field(
+        default="random",
+        metadata={
+            "help": "Start from random vectors or from embeddings of random vocabulary tokens.",
+            "choices": ("random", "sample_vocab"),
+        },
+    )
+
+
+@dataclass(kw_only=True)
+class PTuningConfig(MethodConfig):
+    """A soft prompt produced by a small trained encoder (Liu et al., 2021)."""
+
+    name: str = field(default="p_tuning", metadata={"help": "Method name."})
+    num_virtual_tokens: int = field(
+        default=100, metadata={"help": "Length of the soft prompt.", "min": 1}
+    )
+    encoder: str = field(
+        default="MLP",
+        metadata={"help": "Prompt encoder architecture.", "choices": ("MLP", "LSTM")},
+    )
+    encoder_hidden_size: int = field(
+        default=768, metadata={"help": "Hidden size of the prompt encoder.", "min": 1}
+    )
+    encoder_dropout: float = field(
+        default=0.0, metadata={"help": "Dropout in the prompt encoder.", "min": 0, "max": 1}
+    )
+
+
+@dataclass(kw_only=True)
+class MtpConfig(MethodConfig):
+    """A shared soft prompt times per-task low-rank factors (Wang et al., 2023).
+
+    Training data has no task ids yet, so every example uses task 0.
+    """
+
+    name: str = field(default="mtp", metadata={"help": "Method name."})
+    num_virtual_tokens: int = field(
+        default=100, metadata={"help": "Length of the soft prompt.", "min": 1}
+    )
+    num_tasks: int = field(
+        default=1, metadata={"help": "Number of task-specific factors.", "min": 1}
+    )
+    num_ranks: int = field(
+        default=1, metadata={"help": "Rank of each task's prompt factors.", "min": 1}
+    )
