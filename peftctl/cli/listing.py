@@ -80,20 +80,29 @@ def list_methods(
 
 
 def list_datasets(as_json: bool = JSON_OPTION) -> None:
-    """List the registered datasets."""
-    rows = [
-        {
-            "name": d.name,
-            "task": d.task,
-            "metrics": list(d.metrics),
-            "splits": d.splits,
-            "package": d.package,
-            "version": d.version,
-            "summary": d.summary,
-        }
-        for d in plugins_or_warn().datasets.all()
-    ]
-    print_records("Datasets", ["name", "task", "metrics", "splits", "summary"], rows, as_json)
+    """List the registered datasets and which of their splits are in the local data folder."""
+    from peftctl.datasets.sources import data_dir, local_splits
+
+    root = data_dir(None)
+    rows = []
+    for d in plugins_or_warn().datasets.all():
+        here = local_splits(root, d.options.get("local_dir", d.name), d.splits)
+        local = "yes" if here and len(here) == len(d.splits) else ", ".join(here) or "no"
+        rows.append(
+            {
+                "name": d.name,
+                "task": d.task,
+                "metrics": list(d.metrics),
+                "splits": d.splits,
+                "local": local,
+                "hub": " ".join(filter(None, (d.hub_id, d.hub_config))),
+                "package": d.package,
+                "version": d.version,
+                "summary": d.summary,
+            }
+        )
+    columns = ["name", "task", "metrics", "splits", "local", "summary"]
+    print_records("Datasets", columns, rows, as_json)
 
 
 def list_metrics(as_json: bool = JSON_OPTION) -> None:
