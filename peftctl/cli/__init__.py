@@ -36,9 +36,11 @@ def _root(
 
 
 def _register_commands() -> None:
-    from peftctl.cli import listing
+    from peftctl.cli import datasets_cmd, listing, train_cmd
 
     listing.register(app)
+    train_cmd.register(app)
+    datasets_cmd.register(app)
 
 
 _register_commands()

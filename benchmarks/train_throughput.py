@@ -1,0 +1,273 @@
+"""Training throughput: peftctl's trainer vs a plain transformers Trainer + peft loop.
+
+LoRA r=8 on q_proj/v_proj of the default model, the same SST-2 rows in the same batches for
+a fixed number of steps, each variant in its own process (so peak RSS is its own). Prints
+tokens/s, the speed-up over the plain Trainer, peak RSS, model-FLOPs utilisation (4*N FLOPs
+per token for a frozen base, over the matmul throughput measured here at the model's shapes)
+and the largest per-step loss difference against the fp32 baseline.
+
+Run: python benchmarks/train_throughput.py [--steps 20] [--batch-size 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VARIANTS = ("trainer_fp32", "peftctl_fp32", "peftctl_auto")
+LR = 2e-4
+
+
+def load_rows(steps: int, batch_size: int, model_name: str):
+    """Tokenised SST-2 train rows in peftctl's batch order, and the tokenizer."""
+    from peftctl.datasets.config import DatasetConfig
+    from peftctl.datasets.loading import load_split
+    from peftctl.datasets.tokenize import tokenize_examples
+    from peftctl.models.loading import load_tokenizer
+    from peftctl.training.batching import TokenData, epoch_batches
+
+    tokenizer = load_tokenizer(model_name)
+    config = DatasetConfig(name="sst2", max_train_samples=steps * batch_size)
+    examples = load_split(config, "train", seed=0)
+    tokens = tokenize_examples(examples, tokenizer, config.cutoff_len)
+    data = TokenData(tokens.input_ids, tokens.labels)
+    plan = epoch_batches(data.lengths(), batch_size, seed=0, epoch=0)[:steps]
+    order = [i for batch in plan for i in batch]  # peftctl's first epoch, flattened
+    return TokenData([data.input_ids[i] for i in order], [data.labels[i] for i in order]), tokenizer
+
+
+def lora_model(model_name: str, precision: str = "fp32"):
+    """The default model with LoRA r=8 on q/v, prepared as ``peftctl train`` prepares it."""
+    from peftctl.methods.lora.config import LoraConfig
+    from peftctl.methods.lora.method import LoraMethod
+    from peftctl.models.loading import load_model
+    from peftctl.training.precision import tune_for_precision, upcast_trainable
+
+    model = load_model(model_name)
+    tune_for_precision(model, precision, "cpu")
+    method = LoraMethod(LoraConfig(r=8, alpha=16, dropout=0.0, target_modules=["q_proj", "v_proj"]))
+    model = method.apply(model)
+    upcast_trainable(model)
+    return model, method
+
+
+def run_peftctl(args, precision: str) -> dict:
+    import tempfile
+
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from peftctl.config.sections import EvalConfig, TrainConfig
+    from peftctl.hardware import choose_precision
+    from peftctl.training.batching import TokenData
+    from peftctl.training.trainer import MIXED_PRECISION, Trainer
+
+    data, tokenizer = load_rows(args.steps, args.batch_size, args.model)
+    set_seed(0)
+    chosen = choose_precision(precision, "cpu")
+    model, method = lora_model(args.model, chosen)
+    # the rows are already in batch order: a sequential plan over one epoch
+    ordered = TokenData(data.input_ids, data.labels)
+    trainer = Trainer(
+        model=model,
+        method=method,
+        train=TrainConfig(
+            max_steps=args.steps,
+            batch_size=args.batch_size,
+            lr=LR,
+            scheduler="constant",
+            max_grad_norm=1.0,
+            precision=chosen,
+        ),
+        eval=EvalConfig(),
+        seed=0,
+        train_data=ordered,
+        eval_data=None,
+        pad_id=tokenizer.pad_token_id,
+        output_dir=Path(tempfile.mkdtemp(prefix="peftctl-bench-")),
+        accelerator=Accelerator(cpu=True, mixed_precision=MIXED_PRECISION[chosen]),
+        quiet=True,
+    )
+    trainer._my_micro_batches = lambda: [  # keep the benchmark's fixed batch order
+        list(
+            range(trainer.state.step * args.batch_size, (trainer.state.step + 1) * args.batch_size)
+        )
+    ]
+    trainer.fit()
+    records = [r for r in trainer.state.log if "loss" in r]
+    elapsed = [0.0] + [r["elapsed_s"] for r in records]
+    times = [b - a for a, b in itertools.pairwise(elapsed)]
+    return _summary(f"peftctl ({chosen})", chosen, data, args, [r["loss"] for r in records], times)
+
+
+def run_trainer(args) -> dict:
+    import torch
+    from accelerate.utils import set_seed
+    from torch.utils.data import SequentialSampler
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainerCallback, TrainingArguments
+
+    data, tokenizer = load_rows(args.steps, args.batch_size, args.model)
+    set_seed(0)
+    model, _ = lora_model(args.model)
+    rows = [
+        {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
+        for ids, labels in zip(data.input_ids, data.labels, strict=True)
+    ]
+
+    class InOrder(Trainer):
+        def _get_train_sampler(self, *_args, **_kwargs):
+            return SequentialSampler(self.train_dataset)
+
+    class StepTimes(TrainerCallback):
+        def __init__(self):
+            self.times, self.losses = [], []
+
+        def on_step_begin(self, *_args, **_kwargs):
+            self.started = time.perf_counter()
+
+        def on_step_end(self, *_args, **_kwargs):
+            self.times.append(time.perf_counter() - self.started)
+
+        def on_log(self, _args, _state, _control, logs=None, **_kwargs):
+            if logs and "loss" in logs:
+                self.losses.append(logs["loss"])
+
+    timer = StepTimes()
+    training_args = TrainingArguments(
+        output_dir=str(Path(args.workdir) / "trainer"),
+        per_device_train_batch_size=args.batch_size,
+        max_steps=args.steps,
+        learning_rate=LR,
+        lr_scheduler_type="constant",
+        max_grad_norm=1.0,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        dataloader_num_workers=0,
+        seed=0,
+        disable_tqdm=True,
+        remove_unused_columns=False,
+    )
+    trainer = InOrder(
+        model=model,
+        args=training_args,
+        train_dataset=rows,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
+        callbacks=[timer],
+    )
+    torch.manual_seed(0)
+    trainer.train()
+    return _summary("transformers Trainer (fp32)", "fp32", data, args, timer.losses, timer.times)
+
+
+def _summary(label, precision, data, args, losses, times) -> dict:
+    from peftctl.memory import peak_rss_bytes
+
+    tokens = [
+        sum(len(data.input_ids[i]) for i in range(s * args.batch_size, (s + 1) * args.batch_size))
+        for s in range(args.steps)
+    ]
+    timed = slice(args.warmup, None)  # the first steps warm allocators and caches
+    seconds = sum(times[timed])
+    return {
+        "label": label,
+        "precision": precision,
+        "tokens_per_s": sum(tokens[timed]) / seconds,
+        "seconds_per_step": seconds / len(times[timed]),
+        "losses": losses,
+        "peak_rss_mib": peak_rss_bytes() / 2**20,
+        "tokens_per_step": sum(tokens) / len(tokens),
+    }
+
+
+def matmul_flops(precision: str, tokens: int, hidden: int, inner: int) -> float:
+    """Best FLOP/s of the model's linear-layer shapes at ``tokens`` rows, in ``precision``."""
+    import torch
+
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    best = 0.0
+    for k, n in ((hidden, hidden), (hidden, inner), (inner, hidden)):
+        a, b = torch.randn(tokens, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+        for _ in range(3):
+            a @ b
+        runs, start = 20, time.perf_counter()
+        for _ in range(runs):
+            a @ b
+        best = max(best, 2 * tokens * k * n * runs / (time.perf_counter() - start))
+    return best
+
+
+def model_facts(model_name: str) -> dict:
+    from transformers import AutoConfig
+
+    from peftctl.models.loading import model_source
+
+    config = AutoConfig.from_pretrained(model_source(model_name))
+    from peftctl.models.loading import load_model
+
+    n = sum(p.numel() for p in load_model(model_name).parameters())
+    return {"params": n, "hidden": config.hidden_size, "inner": config.intermediate_size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=2, help="Untimed first steps.")
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--workdir", default="/tmp/peftctl-train-bench")
+    parser.add_argument("--only", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.only:
+        runners = {
+            "trainer_fp32": lambda: run_trainer(args),
+            "peftctl_fp32": lambda: run_peftctl(args, "fp32"),
+            "peftctl_auto": lambda: run_peftctl(args, "auto"),
+        }
+        print(json.dumps(runners[args.only]()))
+        return
+    results = {}
+    for variant in VARIANTS:
+        argv = [sys.executable, __file__, *sys.argv[1:], "--only", variant]
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        results[variant] = json.loads(out.strip().splitlines()[-1])
+    report(results, args)
+
+
+def report(results: dict, args) -> None:
+    from peftctl.hardware import cpu_capabilities
+
+    facts = model_facts(args.model)
+    tokens_per_batch = int(results["trainer_fp32"]["tokens_per_step"])
+    peak = {
+        p: matmul_flops(p, tokens_per_batch, facts["hidden"], facts["inner"])
+        for p in ("fp32", "bf16")
+    }
+    base = results["trainer_fp32"]
+    print(f"CPU: {cpu_capabilities()}  model params: {facts['params'] / 1e6:.1f} M")
+    print(f"steps {args.steps} (first {args.warmup} untimed), batch {args.batch_size}")
+    print(
+        f"matmul peak at model shapes: fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
+        f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s"
+    )
+    for result in results.values():
+        useful = 4 * facts["params"] * result["tokens_per_s"]
+        diff = max(abs(a - b) for a, b in zip(result["losses"], base["losses"], strict=True))
+        speedup = result["tokens_per_s"] / base["tokens_per_s"]
+        print(
+            f"{result['label']:<30} {result['tokens_per_s']:8.1f} tok/s "
+            f"{result['seconds_per_step']:6.3f} s/step  x{speedup:.2f}  "
+            f"peak RSS {result['peak_rss_mib']:6.0f} MiB  "
+            f"MFU {100 * useful / peak[result['precision']]:5.1f}%  "
+            f"max |loss - baseline| {diff:.2e}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Typed recipe configuration (no torch): schema, YAML + overrides loader, resolved dump."""

@@ -1,0 +1,134 @@
+"""Recipes: YAML file + dotted ``key=value`` overrides -> a validated :class:`RecipeConfig`.
+
+Everything here runs before any model is loaded and without importing torch.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from peftctl.config import typed
+from peftctl.errors import PeftctlError
+from peftctl.methods.base import MethodConfig
+from peftctl.specs import load_object
+
+if TYPE_CHECKING:
+    from peftctl.config.schema import RecipeConfig
+
+DEFAULT_METHOD = "lora"
+
+
+def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConfig:
+    """The recipe ``source`` (registered name or path) with ``overrides`` applied, validated."""
+    from peftctl.recipes.finder import find_recipe
+
+    path = find_recipe(str(source))
+    return build_recipe(read_yaml(path), overrides)
+
+
+def build_recipe(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> RecipeConfig:
+    """A validated :class:`RecipeConfig` from a recipe mapping plus ``key=value`` overrides."""
+    from peftctl.config.schema import RecipeConfig
+
+    merged = merge(copy.deepcopy(dict(data)), parse_overrides(overrides))
+    method_data = merged.pop("method", None) or {}
+    if not isinstance(method_data, Mapping):
+        raise PeftctlError(f"method must be a mapping with a name, not {method_data!r}")
+    method_data = dict(method_data)
+    method_data.setdefault("name", DEFAULT_METHOD)
+    config_class = method_config_class(str(method_data["name"]))
+    method = typed.build(config_class, method_data, "method")
+    return typed.build(RecipeConfig, {**merged, "method": method})
+
+
+def method_config_class(name: str) -> type[MethodConfig]:
+    """The options dataclass of method ``name``, imported without torch where the plugin
+    declares ``config`` in its spec."""
+    from peftctl.plugin_manager import get_plugins
+
+    spec = get_plugins().methods.get(name)
+    if spec.config is None:
+        return spec.load().config_class
+    try:
+        return load_object(spec.config)
+    except Exception as exc:
+        raise PeftctlError(
+            f"method '{name}' from {spec.owner} failed to import its config {spec.config}: "
+            f"{type(exc).__name__}: {exc}; reinstall that package"
+        ) from exc
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping in YAML file ``path``; syntax errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PeftctlError(f"cannot read recipe {path}: {error.strerror}") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise PeftctlError(f"{where}: {problem}; fix the YAML syntax") from error
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PeftctlError(
+            f"recipe {path} must be a mapping of sections, not a {type(data).__name__}"
+        )
+    return data
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
+    """``["train.lr=1e-4", "seed=1"]`` -> ``{"train": {"lr": "1e-4"}, "seed": "1"}``.
+
+    Values stay text (lists in ``[...]`` or ``a,b`` form); the schema types them.
+    """
+    tree: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise PeftctlError(f"override '{item}' must look like section.key=value")
+        parsed: Any = value
+        if value.strip().startswith(("[", "{")):
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError as error:
+                raise PeftctlError(f"override '{item}': value is not valid YAML") from error
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise PeftctlError(f"override '{item}' conflicts with an earlier '{part}=...'")
+            node = child
+        node[leaf] = parsed
+    return tree
+
+
+def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``update`` into ``base`` (mappings merge, anything else replaces)."""
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            base[key] = merge(dict(base[key]), value)
+        else:
+            base[key] = value
+    return base
+
+
+def dump_recipe(config: RecipeConfig, command: str = "") -> str:
+    """The resolved recipe as YAML (what ``recipe.yaml`` next to the results holds)."""
+    header = "# Resolved recipe written by peftctl.\n"
+    if command:
+        header += f"# Produced by: {command}\n"
+    plain = typed.to_plain(config)
+    ordered = {key: plain[key] for key in ("model", "method", "dataset", "train", "eval")}
+    ordered.update(seed=plain["seed"], output_dir=plain["output_dir"])
+    return header + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,50 @@
+"""The recipe schema: typed sections with defaults and help text. No torch here.
+
+Keys scripts rely on: ``model.name``, ``method.name`` (+ the method's options),
+``dataset.*``, ``train.*``, ``eval.*``, ``seed``, ``output_dir``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from peftctl.config.sections import EvalConfig, ModelConfig, TrainConfig
+from peftctl.datasets.config import DatasetConfig
+from peftctl.errors import PeftctlError
+from peftctl.methods.base import MethodConfig
+
+
+@dataclass
+class RecipeConfig:
+    """A whole training run."""
+
+    method: MethodConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = field(default=42, metadata={"help": "Seed for every random number generator."})
+    output_dir: str = field(
+        default="", metadata={"help": "Where results go; empty = runs/<method>_<dataset>."}
+    )
+
+    def validate(self) -> None:
+        if self.train.early_stopping_patience and not self.train.eval_every:
+            raise PeftctlError(
+                "train.early_stopping_patience needs periodic evaluation; set train.eval_every"
+            )
+        if not self.dataset.is_user_dataset:
+            from peftctl.plugin_manager import get_plugins
+
+            get_plugins().datasets.get(str(self.dataset.name))  # unknown: did-you-mean error
+        if not self.output_dir:
+            self.output_dir = f"runs/{self.method.name}_{self.dataset.name}"
+
+
+SECTIONS: dict[str, Any] = {
+    "model": ModelConfig,
+    "dataset": DatasetConfig,
+    "train": TrainConfig,
+    "eval": EvalConfig,
+}

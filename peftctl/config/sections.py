@@ -1,0 +1,111 @@
+"""The recipe's plain sections: model, train, eval (typed, with defaults and help). No torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peftctl.models.names import DEFAULT_MODEL
+
+SCHEDULERS = (
+    "linear",
+    "cosine",
+    "constant",
+    "constant_with_warmup",
+    "cosine_with_restarts",
+    "polynomial",
+    "inverse_sqrt",
+)
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass
+class ModelConfig:
+    """The base model."""
+
+    name: str = field(
+        default=DEFAULT_MODEL,
+        metadata={"help": "Built-in alias, Hugging Face hub id or local model directory."},
+    )
+    trust_remote_code: bool = field(
+        default=False, metadata={"help": "Run code shipped with the model (only if you trust it)."}
+    )
+
+
+@dataclass
+class TrainConfig:
+    """The optimisation loop."""
+
+    epochs: int = field(default=1, metadata={"help": "Passes over the train split.", "min": 1})
+    max_steps: int = field(
+        default=0,
+        metadata={"help": "Optimiser steps to run; 0 = as many as `epochs` take.", "min": 0},
+    )
+    batch_size: int = field(
+        default=8, metadata={"help": "Examples per micro-batch per process.", "min": 1}
+    )
+    grad_accum: int = field(
+        default=1, metadata={"help": "Micro-batches per optimiser step.", "min": 1}
+    )
+    lr: float = field(default=2e-4, metadata={"help": "Peak learning rate.", "min": 0.0})
+    scheduler: str = field(
+        default="linear",
+        metadata={"help": "Learning-rate schedule (transformers names).", "choices": SCHEDULERS},
+    )
+    warmup_ratio: float = field(
+        default=0.0,
+        metadata={"help": "Fraction of steps spent warming up.", "min": 0.0, "max": 1.0},
+    )
+    weight_decay: float = field(
+        default=0.0, metadata={"help": "AdamW weight decay (not on biases/norms).", "min": 0.0}
+    )
+    max_grad_norm: float = field(
+        default=1.0, metadata={"help": "Gradient clipping norm; 0 = no clipping.", "min": 0.0}
+    )
+    precision: str = field(
+        default="auto",
+        metadata={
+            "help": "auto = bf16 autocast only where bf16 is fast (GPU, AMX/AVX512-BF16 CPU), "
+            "else fp32.",
+            "choices": PRECISIONS,
+        },
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Recompute activations to save memory (slower)."}
+    )
+    group_by_length: bool = field(
+        default=False,
+        metadata={"help": "Batch examples of similar length together (less padding)."},
+    )
+    eval_every: int = field(
+        default=0,
+        metadata={"help": "Eval loss every N steps; 0 = only after training.", "min": 0},
+    )
+    save_every: int = field(
+        default=0,
+        metadata={"help": "Resumable checkpoint every N steps; 0 = none.", "min": 0},
+    )
+    keep_checkpoints: int = field(
+        default=2, metadata={"help": "How many recent checkpoints to keep.", "min": 1}
+    )
+    early_stopping_patience: int = field(
+        default=0,
+        metadata={"help": "Stop after N evals without improvement; 0 = never.", "min": 0},
+    )
+    log_every: int = field(
+        default=1, metadata={"help": "Write a log.jsonl record every N steps.", "min": 1}
+    )
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation during and after training."""
+
+    batch_size: int = field(default=16, metadata={"help": "Eval micro-batch size.", "min": 1})
+    at_start: bool = field(
+        default=True,
+        metadata={"help": "Also measure eval loss before the first step (with train.eval_every)."},
+    )
+    load_best: bool = field(
+        default=True,
+        metadata={"help": "adapter/ holds the weights of the best eval loss, not the last."},
+    )

@@ -1,0 +1,176 @@
+"""``peftctl train`` end to end: recipe -> model, data, method -> trainer -> outputs.
+
+Outputs in ``output_dir``: ``adapter/``, ``recipe.yaml``, ``run.json``, ``log.jsonl``,
+``checkpoints/``. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from peftctl.atomic import write_json_atomic, write_text_atomic
+from peftctl.config.recipe import dump_recipe
+from peftctl.config.schema import RecipeConfig
+from peftctl.errors import PeftctlError
+from peftctl.training import checkpoint as ckpt
+from peftctl.training.outputs import (
+    check_output_dir,
+    clear_output_dir,
+    command_line,
+    parameter_counts,
+    versions,
+)
+
+
+def run_training(
+    config: RecipeConfig, *, resume: bool = False, overwrite: bool = False, quiet: bool = False
+) -> dict[str, Any]:
+    """Train as ``config`` says; returns the run card (also written to ``run.json``)."""
+    import torch
+    from accelerate import Accelerator, PartialState
+    from accelerate.utils import set_seed
+
+    from peftctl.hardware import choose_precision, cpu_capabilities, precision_warning
+    from peftctl.memory import peak_memory
+    from peftctl.training.precision import tune_for_precision, upcast_trainable
+    from peftctl.training.trainer import MIXED_PRECISION, Trainer
+
+    started, wall = _now(), time.perf_counter()
+    out = Path(config.output_dir)
+    on_cpu = not torch.cuda.is_available()  # accelerate forms a gloo group only with cpu=True
+    state = PartialState(cpu=on_cpu)
+    check_output_dir(out, resume=resume, overwrite=overwrite)
+    resume_from = _resume_point(out) if resume else None
+    if overwrite and state.is_main_process:
+        clear_output_dir(out)
+    state.wait_for_everyone()
+
+    device_type = state.device.type
+    precision = choose_precision(config.train.precision, device_type)
+    warning = precision_warning(precision, device_type)
+    if warning and state.is_main_process:
+        print(f"warning: {warning}")
+    accelerator = Accelerator(cpu=on_cpu, mixed_precision=MIXED_PRECISION[precision])
+    if state.is_main_process:
+        write_text_atomic(out / "recipe.yaml", dump_recipe(config, command_line()))
+
+    set_seed(config.seed)
+    model, tokenizer = _load_model(config)
+    tune_for_precision(model, precision, device_type)
+    with accelerator.main_process_first():
+        train_data, eval_data, data_card = _load_data(config, tokenizer)
+    method_spec, method = _method(config)
+    model = method.apply(model)
+    upcast_trainable(model)
+    params = parameter_counts(model)
+    trainer = Trainer(
+        model=model,
+        method=method,
+        train=config.train,
+        eval=config.eval,
+        seed=config.seed,
+        train_data=train_data,
+        eval_data=eval_data,
+        pad_id=tokenizer.pad_token_id,
+        output_dir=out,
+        accelerator=accelerator,
+        quiet=quiet,
+    )
+    result = trainer.fit(resume_from=resume_from)
+    card = {
+        "status": "early_stopped" if result.stopped_early else "finished",
+        "command": command_line(),
+        "started_at": started,
+        "finished_at": _now(),
+        "wall_seconds": round(time.perf_counter() - wall, 2),
+        "resumed_from": str(resume_from) if resume_from else None,
+        "versions": {
+            **versions("torch", "transformers", "peft", "accelerate", "peftctl"),
+            "method_plugin": method_spec.owner,
+        },
+        "seed": config.seed,
+        "device": {"type": device_type, "processes": accelerator.num_processes},
+        "precision": {
+            "requested": config.train.precision,
+            "chosen": precision,
+            "cpu": cpu_capabilities(),
+        },
+        "model": config.model.name,
+        "method": config.method.name,
+        "parameters": params,
+        "dataset": data_card,
+        "training": {
+            **dataclasses.asdict(result),
+            "tokens_per_second": round(result.tokens_per_second, 1),
+        },
+        "memory": peak_memory(device_type),
+        "threads": torch.get_num_threads(),
+    }
+    if accelerator.is_main_process:
+        write_json_atomic(out / "run.json", card)
+    accelerator.wait_for_everyone()
+    return card
+
+
+def _resume_point(out: Path) -> Path:
+    latest = ckpt.latest_checkpoint(out / "checkpoints")
+    if latest is None:
+        raise PeftctlError(
+            f"--resume: no checkpoint under {out / 'checkpoints'}; runs save them when "
+            "train.save_every > 0. Run again with --overwrite to start afresh"
+        )
+    return latest
+
+
+def _load_model(config: RecipeConfig):
+    from peftctl.models.loading import load_model, load_tokenizer
+
+    remote = config.model.trust_remote_code
+    tokenizer = load_tokenizer(config.model.name, trust_remote_code=remote)
+    model = load_model(config.model.name, trust_remote_code=remote)
+    return model, tokenizer
+
+
+def _load_data(config: RecipeConfig, tokenizer) -> tuple[Any, Any, dict[str, Any]]:
+    """Tokenised train and eval splits, and what the run card says about them."""
+    from peftctl.datasets.loading import load_split
+    from peftctl.datasets.tokenize import tokenize_examples
+    from peftctl.models.cache import cache_root
+    from peftctl.training.batching import TokenData
+
+    card: dict[str, Any] = {"config": dataclasses.asdict(config.dataset), "splits": {}}
+    splits = {}
+    for split in ("train", "eval"):
+        examples = load_split(config.dataset, split, seed=config.seed)
+        if not examples:
+            raise PeftctlError(f"dataset '{config.dataset.name}' has an empty {split} split")
+        tokens = tokenize_examples(
+            examples,
+            tokenizer,
+            config.dataset.cutoff_len,
+            cache_dir=cache_root() / "tokenized",
+        )
+        splits[split] = TokenData(tokens.input_ids, tokens.labels)
+        card["splits"][split] = {
+            "examples": len(examples),
+            "truncated": tokens.n_truncated,
+            "tokens": sum(len(ids) for ids in tokens.input_ids),
+            "origin": getattr(examples, "origin", None),
+            "first_ids": [str(e.id) for e in examples[:3]],
+        }
+    return splits["train"], splits["eval"], card
+
+
+def _method(config: RecipeConfig):
+    from peftctl.plugin_manager import get_plugins
+
+    spec = get_plugins().methods.get(config.method.name)
+    return spec, spec.load()(config.method)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

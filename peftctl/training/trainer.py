@@ -1,0 +1,372 @@
+"""The training loop on accelerate: accumulation, clipping, schedules, eval, checkpoints.
+
+One process by default; under ``accelerate launch`` / ``torchrun`` every process runs the
+same deterministic batch plan and takes its own share of each step's micro-batches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from torch import nn
+
+from peftctl.config.sections import EvalConfig, TrainConfig
+from peftctl.errors import PeftctlError
+from peftctl.methods.base import Method, write_dir_atomically
+from peftctl.training import checkpoint as ckpt
+from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches
+from peftctl.training.loss import SparseLMLoss
+from peftctl.training.progress import Progress, RunLog
+
+MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+# oneDNN builds bf16 kernels per shape: fewer distinct widths beat a little extra padding
+BF16_PAD_MULTIPLE = 16
+
+
+class TrainingDiverged(PeftctlError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint must restore besides tensors (JSON-serialisable)."""
+
+    step: int = 0
+    tokens: int = 0
+    train_seconds: float = 0.0
+    best_eval_loss: float | None = None
+    best_step: int | None = None
+    last_eval_loss: float | None = None
+    last_eval_step: int | None = None
+    bad_evals: int = 0
+    stopped_early: bool = False
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    """Summary of a finished run (goes into ``run.json``)."""
+
+    steps: int
+    total_steps: int
+    tokens: int
+    train_seconds: float
+    tokens_per_second: float
+    final_train_loss: float | None
+    final_eval_loss: float | None
+    best_eval_loss: float | None
+    best_step: int | None
+    adapter_step: int
+    stopped_early: bool
+
+
+class Trainer:
+    """Fits ``method``'s trainable parameters of ``model`` on ``train_data``."""
+
+    def __init__(
+        self,
+        *,
+        model: nn.Module,
+        method: Method,
+        train: TrainConfig,
+        eval: EvalConfig,
+        seed: int,
+        train_data: TokenData,
+        eval_data: TokenData | None,
+        pad_id: int,
+        output_dir: Path,
+        accelerator: Accelerator,
+        quiet: bool = False,
+    ) -> None:
+        self.cfg, self.eval_cfg, self.seed = train, eval, seed
+        self.method = method
+        self.train_data, self.eval_data = train_data, eval_data
+        self.pad_id = pad_id
+        self.output_dir = Path(output_dir)
+        self.checkpoints = self.output_dir / "checkpoints"
+        self.acc = accelerator
+        self.quiet = quiet
+        self.state = TrainState()
+        self.steps_per_epoch = self._steps_per_epoch()
+        self.total_steps = train.max_steps or train.epochs * self.steps_per_epoch
+        self._model = model
+        self._lengths = train_data.lengths()
+        self._plan: tuple[int, list[list[int]]] = (-1, [])
+        self._pad_multiple = BF16_PAD_MULTIPLE if accelerator.mixed_precision == "bf16" else 1
+        self._build(model)
+
+    # -- setup -------------------------------------------------------------------------
+    def _steps_per_epoch(self) -> int:
+        per_step = self.cfg.batch_size * self.cfg.grad_accum * self.acc.num_processes
+        steps = len(self.train_data) // per_step
+        if steps == 0:
+            raise PeftctlError(
+                f"the train split has {len(self.train_data)} examples, fewer than one step needs "
+                f"(train.batch_size x train.grad_accum x processes = {per_step}); lower them or "
+                "raise dataset.max_train_samples"
+            )
+        return steps
+
+    def _build(self, model: nn.Module) -> None:
+        from transformers import get_scheduler
+
+        if self.cfg.gradient_checkpointing:
+            from peftctl.methods.base import causal_lm
+
+            causal_lm(model).gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
+        model.train()
+        groups = self.method.parameter_groups(
+            model, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
+        )
+        optimizer = torch.optim.AdamW(groups, lr=self.cfg.lr)
+        self.scheduler = get_scheduler(
+            self.cfg.scheduler,
+            optimizer,
+            num_warmup_steps=math.ceil(self.cfg.warmup_ratio * self.total_steps),
+            num_training_steps=self.total_steps,
+        )
+        self.loss_module, self.optimizer = self.acc.prepare(
+            SparseLMLoss(model, self.method), optimizer
+        )
+        self.acc.register_for_checkpointing(self.scheduler)
+        self.acc.register_save_state_pre_hook(self._save_trainable_hook)
+        self.acc.register_load_state_pre_hook(self._load_trainable_hook)
+        self.params = [p for group in groups for p in group["params"]]
+
+    def _save_trainable_hook(self, models: list, weights: list, folder: str) -> None:
+        weights.clear()  # accelerate would save the whole base model; keep only what trains
+        if self.acc.is_main_process:
+            ckpt.save_trainable(self.method.state_dict(self._model), Path(folder))
+
+    def _load_trainable_hook(self, models: list, folder: str) -> None:
+        models.clear()
+        self.method.load_state_dict(self._model, ckpt.load_trainable(Path(folder)))
+
+    # -- the loop ----------------------------------------------------------------------
+    def fit(self, *, resume_from: Path | None = None) -> TrainResult:
+        """Train to ``total_steps`` (or early stop), from scratch or from a checkpoint."""
+        if resume_from is not None:
+            self._resume(resume_from)
+        log = RunLog(
+            self.output_dir / "log.jsonl" if self.acc.is_main_process else None, self.state.log
+        )
+        self.state.log = log.records
+        progress = Progress(
+            self.total_steps, self.state.step, quiet=self.quiet or not self.acc.is_main_process
+        )
+        last_loss = None
+        try:
+            at_start = self.eval_cfg.at_start and self.cfg.eval_every and self.state.step == 0
+            if at_start and self.eval_data is not None:
+                self._eval_and_keep_best(log, progress)
+            while self.state.step < self.total_steps and not self.state.stopped_early:
+                started = time.perf_counter()
+                loss, tokens, grad_norm = self._train_step()
+                self.state.step += 1
+                step = self.state.step
+                elapsed = time.perf_counter() - started
+                self.state.train_seconds += elapsed
+                self.state.tokens += tokens
+                last_loss = loss
+                lr = self.scheduler.get_last_lr()[0]
+                tps = self.state.tokens / max(self.state.train_seconds, 1e-9)
+                if step % self.cfg.log_every == 0 or step == self.total_steps:
+                    log.add(_train_record(step, self, loss, lr, grad_norm, tokens / elapsed))
+                progress.update(step, loss, lr, tps)
+                if self.cfg.eval_every and step % self.cfg.eval_every == 0:
+                    self._eval_and_keep_best(log, progress)
+                if self.cfg.save_every and step % self.cfg.save_every == 0:
+                    self.save_checkpoint()
+            if self.eval_data is not None and self.state.last_eval_step != self.state.step:
+                self._eval_and_keep_best(log, progress)
+        finally:
+            progress.close()
+            log.flush()
+        adapter_step = self._write_adapter()
+        return TrainResult(
+            steps=self.state.step,
+            total_steps=self.total_steps,
+            tokens=self.state.tokens,
+            train_seconds=self.state.train_seconds,
+            tokens_per_second=self.state.tokens / max(self.state.train_seconds, 1e-9),
+            final_train_loss=last_loss,
+            final_eval_loss=self.state.last_eval_loss,
+            best_eval_loss=self.state.best_eval_loss,
+            best_step=self.state.best_step,
+            adapter_step=adapter_step,
+            stopped_early=self.state.stopped_early,
+        )
+
+    def _train_step(self) -> tuple[float, int, float | None]:
+        """One optimiser step over this process's micro-batches; returns global figures."""
+        batches = [
+            collate(self.train_data, idx, self.pad_id, self._pad_multiple)
+            for idx in self._my_micro_batches()
+        ]
+        local_loss_tokens = sum(int((b["labels"][:, 1:] != -100).sum()) for b in batches)
+        totals = torch.zeros(3, dtype=torch.float64)
+        for i, batch in enumerate(batches):
+            batch = {k: v.to(self.acc.device) for k, v in batch.items()}
+            last = i == len(batches) - 1
+            sync = contextlib.nullcontext() if last else self.acc.no_sync(self.loss_module)
+            with sync:
+                loss_sum, n_tokens = self.loss_module(**batch)
+                self.acc.backward(loss_sum / max(local_loss_tokens, 1))
+            totals += torch.tensor(
+                [loss_sum.item(), n_tokens.item(), batch["attention_mask"].sum().item()],
+                dtype=torch.float64,
+            )
+        totals = self.acc.reduce(totals.to(self.acc.device), "sum").cpu()
+        loss = float(totals[0] / max(totals[1], 1))
+        if not math.isfinite(loss):
+            self._diverged(loss)
+        grad_norm = None
+        if self.cfg.max_grad_norm > 0:
+            grad_norm = float(self.acc.clip_grad_norm_(self.params, self.cfg.max_grad_norm))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.method.on_step(self._model, self.state.step + 1)
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss, int(totals[2]), grad_norm
+
+    def _my_micro_batches(self) -> list[list[int]]:
+        """This process's ``grad_accum`` micro-batches of the current step."""
+        epoch, index = divmod(self.state.step, self.steps_per_epoch)
+        if self._plan[0] != epoch:
+            self._plan = (
+                epoch,
+                epoch_batches(
+                    self._lengths,
+                    self.cfg.batch_size,
+                    seed=self.seed,
+                    epoch=epoch,
+                    group_by_length=self.cfg.group_by_length,
+                ),
+            )
+        plan = self._plan[1]
+        per_process, world = self.cfg.grad_accum, self.acc.num_processes
+        start = (index * world + self.acc.process_index) * per_process
+        return plan[start : start + per_process]
+
+    def _diverged(self, loss: float) -> None:
+        latest = ckpt.latest_checkpoint(self.checkpoints)
+        kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was saved"
+        raise TrainingDiverged(
+            f"training loss became {loss} at step {self.state.step + 1}; {kept}; lower train.lr, "
+            "raise train.warmup_ratio or use train.precision=fp32, then resume with --resume"
+        )
+
+    # -- evaluation --------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Mean token loss on the eval split (shared across processes)."""
+        assert self.eval_data is not None
+        module = self.acc.unwrap_model(self.loss_module)
+        module.eval()
+        totals = torch.zeros(2, dtype=torch.float64)
+        batches = sorted_batches(self.eval_data.lengths(), self.eval_cfg.batch_size)
+        for idx in batches[self.acc.process_index :: self.acc.num_processes]:
+            batch = {
+                k: v.to(self.acc.device)
+                for k, v in collate(self.eval_data, idx, self.pad_id, self._pad_multiple).items()
+            }
+            with self.acc.autocast():
+                loss_sum, n_tokens = module(**batch)
+            totals += torch.tensor([loss_sum.item(), n_tokens.item()], dtype=torch.float64)
+        module.train()
+        totals = self.acc.reduce(totals.to(self.acc.device), "sum").cpu()
+        return float(totals[0] / max(totals[1], 1))
+
+    def _eval_and_keep_best(self, log: RunLog, progress: Progress) -> None:
+        loss = self.evaluate()
+        state = self.state
+        state.last_eval_loss, state.last_eval_step = loss, state.step
+        improved = state.best_eval_loss is None or loss < state.best_eval_loss
+        if improved:
+            state.best_eval_loss, state.best_step, state.bad_evals = loss, state.step, 0
+            if self.acc.is_main_process:
+                self.method.save(self._model, self.checkpoints / "best")
+        else:
+            state.bad_evals += 1
+            patience = self.cfg.early_stopping_patience
+            if patience and state.bad_evals >= patience:
+                state.stopped_early = True
+                progress.note(
+                    f"early stopping at step {state.step}: no better eval loss in {patience} evals"
+                )
+        log.add({"step": state.step, "eval_loss": loss, "best_eval_loss": state.best_eval_loss})
+        progress.note(f"step {state.step}: eval loss {loss:.4f} (best {state.best_eval_loss:.4f})")
+        log.flush()
+        self.acc.wait_for_everyone()
+
+    # -- checkpoints and outputs -------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        """Save a resumable checkpoint of the current step (all processes call this)."""
+        final = ckpt.step_dir(self.checkpoints, self.state.step)
+        tmp = self.checkpoints / f".{final.name}.tmp"
+        if self.acc.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+        self.acc.wait_for_everyone()
+        self.acc.save_state(str(tmp))
+        self.acc.wait_for_everyone()
+        if self.acc.is_main_process:
+            ckpt.write_state(tmp, self._state_dict())
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
+            ckpt.prune(self.checkpoints, self.cfg.keep_checkpoints)
+        self.acc.wait_for_everyone()
+        return final
+
+    def _state_dict(self) -> dict[str, Any]:
+        return dict(vars(self.state))
+
+    def _resume(self, folder: Path) -> None:
+        saved = ckpt.read_state(folder)
+        self.acc.load_state(str(folder))
+        self.state = TrainState(**saved)
+        if self.state.step >= self.total_steps:
+            raise PeftctlError(
+                f"checkpoint {folder} is at step {self.state.step}, the run ends at step "
+                f"{self.total_steps}; raise train.max_steps or train.epochs to train further"
+            )
+
+    def _write_adapter(self) -> int:
+        """Write ``adapter/``: the best-eval weights when asked and known, else the last."""
+        adapter = self.output_dir / "adapter"
+        best = self.checkpoints / "best"
+        use_best = self.eval_cfg.load_best and self.state.best_step is not None and best.is_dir()
+        if self.acc.is_main_process:
+            if use_best:
+                write_dir_atomically(
+                    adapter, lambda tmp: shutil.copytree(best, tmp, dirs_exist_ok=True)
+                )
+            else:
+                self.method.save(self._model, adapter)
+        self.acc.wait_for_everyone()
+        return self.state.best_step if use_best else self.state.step
+
+
+def _train_record(
+    step: int, trainer: Trainer, loss: float, lr: float, grad_norm, tps: float
+) -> dict:
+    return {
+        "step": step,
+        "epoch": round(step / trainer.steps_per_epoch, 4),
+        "loss": loss,
+        "lr": lr,
+        "grad_norm": grad_norm,
+        "tokens_per_s": round(tps, 1),
+        "tokens": trainer.state.tokens,
+        "elapsed_s": round(trainer.state.train_seconds, 3),
+    }
