@@ -46,9 +46,9 @@ def lora_model(model_name: str, precision: str = "fp32"):
     from peftctl.methods.lora.config import LoraConfig
     from peftctl.methods.lora.method import LoraMethod
     from peftctl.models.loading import load_model
-    from peftctl.training.precision import tune_for_precision, upcast_trainable
+    from peftctl.training.precision import base_dtype, tune_for_precision, upcast_trainable
 
-    model = load_model(model_name)
+    model = load_model(model_name, dtype=base_dtype(precision))
     tune_for_precision(model, precision, "cpu")
     method = LoraMethod(LoraConfig(r=8, alpha=16, dropout=0.0, target_modules=["q_proj", "v_proj"]))
     model = method.apply(model)

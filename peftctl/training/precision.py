@@ -1,9 +1,6 @@
-"""How a chosen precision shapes the model before the method is applied.
-
-In bf16 the frozen linear weights are stored in bf16 (autocast would otherwise re-cast them
-on every call) while embeddings, norms, the LM head and the residual stream stay fp32, so the
-numerics match bf16 autocast over an fp32 model. Trainable weights are always fp32.
-"""
+"""How a chosen precision shapes the model: frozen weights stored in bf16 when training in
+bf16 (autocast would otherwise re-cast them on every call), trainable weights kept in fp32,
+attention kernels that are fast for the precision."""
 
 from __future__ import annotations
 
@@ -13,18 +10,16 @@ from torch import nn
 from peftctl.methods.base import causal_lm
 
 
+def base_dtype(precision: str) -> torch.dtype:
+    """dtype to load the frozen base model in for ``precision`` (fp32, bf16 or fp16)."""
+    return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
 def tune_for_precision(model: nn.Module, precision: str, device_type: str) -> None:
-    """Store frozen linear weights in bf16 for bf16 training; on a CPU also use eager
-    attention (bf16 flash-attention backward is several times slower there than AMX matmuls)."""
-    if precision != "bf16":
-        return
-    lm = causal_lm(model)
-    head = lm.get_output_embeddings()
-    for module in lm.modules():
-        if isinstance(module, nn.Linear) and module is not head:
-            module.to(torch.bfloat16)
-    if device_type == "cpu":
-        lm.config._attn_implementation = "eager"
+    """Pick kernels for ``precision``: on a CPU, bf16 flash-attention backward is several
+    times slower than eager attention (AMX matmuls), so bf16 uses eager attention there."""
+    if precision == "bf16" and device_type == "cpu":
+        causal_lm(model).config._attn_implementation = "eager"
 
 
 def upcast_trainable(model: nn.Module) -> None:

@@ -36,7 +36,7 @@ def run_training(
 
     from peftctl.hardware import choose_precision, cpu_capabilities, precision_warning
     from peftctl.memory import peak_memory
-    from peftctl.training.precision import tune_for_precision, upcast_trainable
+    from peftctl.training.precision import base_dtype, tune_for_precision, upcast_trainable
     from peftctl.training.trainer import MIXED_PRECISION, Trainer
 
     started, wall = _now(), time.perf_counter()
@@ -59,7 +59,7 @@ def run_training(
         write_text_atomic(out / "recipe.yaml", dump_recipe(config, command_line()))
 
     set_seed(config.seed)
-    model, tokenizer = _load_model(config)
+    model, tokenizer = _load_model(config, base_dtype(precision))
     tune_for_precision(model, precision, device_type)
     with accelerator.main_process_first():
         train_data, eval_data, data_card = _load_data(config, tokenizer)
@@ -126,12 +126,12 @@ def _resume_point(out: Path) -> Path:
     return latest
 
 
-def _load_model(config: RecipeConfig):
+def _load_model(config: RecipeConfig, dtype):
     from peftctl.models.loading import load_model, load_tokenizer
 
     remote = config.model.trust_remote_code
     tokenizer = load_tokenizer(config.model.name, trust_remote_code=remote)
-    model = load_model(config.model.name, trust_remote_code=remote)
+    model = load_model(config.model.name, dtype=dtype, trust_remote_code=remote)
     return model, tokenizer
 
 
