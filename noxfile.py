@@ -39,6 +39,18 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(default=False)
+def methods(session: nox.Session) -> None:
+    """Train every method 3 steps on the default model (CI trains lora, ia3, prompt_tuning).
+
+    Runs `peftctl train <method>_sst2` per registered method; ``-- dora vera`` picks methods.
+    """
+    install_core(session, "test")
+    chosen = ",".join(session.posargs) or "all"
+    test = "tests/training/test_default_model_methods.py"
+    session.run("pytest", test, "-v", "--durations=0", env={"PEFTCTL_TEST_METHODS": chosen})
+
+
 @nox.session
 @nox.parametrize("plugin", [p.name for p in PLUGIN_DIRS] or [None])
 def plugins(session: nox.Session, plugin: str | None) -> None:

@@ -3,23 +3,29 @@
 LoRA r=8 on q_proj/v_proj of the default model, the same SST-2 rows in the same batches for
 a fixed number of steps, each variant in its own process (so peak RSS is its own). Prints
 tokens/s, the speed-up over the plain Trainer, peak RSS, model-FLOPs utilisation (4*N FLOPs
-per token for a frozen base, over the matmul throughput measured here at the model's shapes)
-and the largest per-step loss difference against the fp32 baseline.
+per example token for a frozen base, over the matmul throughput measured here at the model's
+shapes) and the largest per-step loss difference against the fp32 baseline. Tokens are the
+examples' own tokens for every variant, whatever padding, packing or prefix sharing computes.
 
-Run: python benchmarks/train_throughput.py [--steps 20] [--batch-size 8]
+Step times are wall-clock and CPU time of the process (``tok/cpu-s``): on a machine shared
+with other jobs, CPU time with ``--threads 1`` is the steadier figure. ``peftctl_auto`` is
+skipped where ``train.precision=auto`` resolves to fp32 (it would repeat ``peftctl_fp32``).
+Ablations: ``--variants trainer_fp32,peftctl_fp32,peftctl_packed,peftctl_padded``.
+
+Run: python benchmarks/train_throughput.py [--steps 20] [--batch-size 8] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-VARIANTS = ("trainer_fp32", "peftctl_fp32", "peftctl_auto")
+VARIANTS = ("trainer_fp32", "peftctl_fp32", "peftctl_packed", "peftctl_padded", "peftctl_auto")
+DEFAULT_VARIANTS = "trainer_fp32,peftctl_fp32,peftctl_auto"
 LR = 2e-4
 
 
@@ -56,7 +62,7 @@ def lora_model(model_name: str, precision: str = "fp32"):
     return model, method
 
 
-def run_peftctl(args, precision: str) -> dict:
+def run_peftctl(args, precision: str, batching: str | None = None) -> dict:
     import tempfile
 
     from accelerate import Accelerator
@@ -98,11 +104,21 @@ def run_peftctl(args, precision: str) -> dict:
             range(trainer.state.step * args.batch_size, (trainer.state.step + 1) * args.batch_size)
         )
     ]
+    if batching is not None:  # an ablation: force a batching mode
+        trainer.batching = batching
+    times, step = [], trainer._train_step
+
+    def timed_step():
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = step()
+        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+        return result
+
+    trainer._train_step = timed_step
     trainer.fit()
-    records = [r for r in trainer.state.log if "loss" in r]
-    elapsed = [0.0] + [r["elapsed_s"] for r in records]
-    times = [b - a for a, b in itertools.pairwise(elapsed)]
-    return _summary(f"peftctl ({chosen})", chosen, data, args, [r["loss"] for r in records], times)
+    losses = [r["loss"] for r in trainer.state.log if "loss" in r]
+    label = f"peftctl {chosen}, {trainer.batching}"
+    return _summary(label, chosen, data, args, losses, times)
 
 
 def run_trainer(args) -> dict:
@@ -128,10 +144,11 @@ def run_trainer(args) -> dict:
             self.times, self.losses = [], []
 
         def on_step_begin(self, *_args, **_kwargs):
-            self.started = time.perf_counter()
+            self.started = (time.perf_counter(), time.process_time())
 
         def on_step_end(self, *_args, **_kwargs):
-            self.times.append(time.perf_counter() - self.started)
+            wall, cpu = self.started
+            self.times.append((time.perf_counter() - wall, time.process_time() - cpu))
 
         def on_log(self, _args, _state, _control, logs=None, **_kwargs):
             if logs and "loss" in logs:
@@ -163,7 +180,22 @@ def run_trainer(args) -> dict:
     )
     torch.manual_seed(0)
     trainer.train()
-    return _summary("transformers Trainer (fp32)", "fp32", data, args, timer.losses, timer.times)
+    return _summary("transformers Trainer fp32", "fp32", data, args, timer.losses, timer.times)
+
+
+def run_variant(variant: str, args) -> dict:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    runners = {
+        "trainer_fp32": lambda: run_trainer(args),
+        "peftctl_fp32": lambda: run_peftctl(args, "fp32"),
+        "peftctl_packed": lambda: run_peftctl(args, "fp32", "packed"),
+        "peftctl_padded": lambda: run_peftctl(args, "fp32", "padded"),
+        "peftctl_auto": lambda: run_peftctl(args, "auto"),
+    }
+    return runners[variant]()
 
 
 def _summary(label, precision, data, args, losses, times) -> dict:
@@ -174,11 +206,13 @@ def _summary(label, precision, data, args, losses, times) -> dict:
         for s in range(args.steps)
     ]
     timed = slice(args.warmup, None)  # the first steps warm allocators and caches
-    seconds = sum(times[timed])
+    seconds = sum(wall for wall, _ in times[timed])
+    cpu_seconds = sum(cpu for _, cpu in times[timed])
     return {
         "label": label,
         "precision": precision,
         "tokens_per_s": sum(tokens[timed]) / seconds,
+        "tokens_per_cpu_s": sum(tokens[timed]) / cpu_seconds,
         "seconds_per_step": seconds / len(times[timed]),
         "losses": losses,
         "peak_rss_mib": peak_rss_bytes() / 2**20,
@@ -222,18 +256,25 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="Untimed first steps.")
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--workdir", default="/tmp/peftctl-train-bench")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice).")
+    parser.add_argument(
+        "--variants", default=DEFAULT_VARIANTS, help=f"Comma-separated, from {', '.join(VARIANTS)}."
+    )
     parser.add_argument("--only", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
-        runners = {
-            "trainer_fp32": lambda: run_trainer(args),
-            "peftctl_fp32": lambda: run_peftctl(args, "fp32"),
-            "peftctl_auto": lambda: run_peftctl(args, "auto"),
-        }
-        print(json.dumps(runners[args.only]()))
+        print(json.dumps(run_variant(args.only, args)))
         return
+    variants = [v.strip() for v in args.variants.split(",")]
+    if unknown := set(variants) - set(VARIANTS):
+        parser.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
+    from peftctl.hardware import choose_precision
+
+    if "peftctl_auto" in variants and choose_precision("auto", "cpu") == "fp32":
+        print("train.precision=auto is fp32 on this CPU: peftctl_auto would repeat peftctl_fp32")
+        variants.remove("peftctl_auto")
     results = {}
-    for variant in VARIANTS:
+    for variant in ["trainer_fp32", *(v for v in variants if v != "trainer_fp32")]:
         argv = [sys.executable, __file__, *sys.argv[1:], "--only", variant]
         out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
         results[variant] = json.loads(out.strip().splitlines()[-1])
@@ -241,28 +282,36 @@ def main() -> None:
 
 
 def report(results: dict, args) -> None:
+    import torch
+
     from peftctl.hardware import cpu_capabilities
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     facts = model_facts(args.model)
     tokens_per_batch = int(results["trainer_fp32"]["tokens_per_step"])
-    peak = {
+    peak = {  # bf16 only when measured: it takes a minute where bf16 is slow
         p: matmul_flops(p, tokens_per_batch, facts["hidden"], facts["inner"])
-        for p in ("fp32", "bf16")
+        for p in sorted({r["precision"] for r in results.values()})
     }
     base = results["trainer_fp32"]
     print(f"CPU: {cpu_capabilities()}  model params: {facts['params'] / 1e6:.1f} M")
-    print(f"steps {args.steps} (first {args.warmup} untimed), batch {args.batch_size}")
+    threads = args.threads or "torch default"
     print(
-        f"matmul peak at model shapes: fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
-        f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s"
+        f"steps {args.steps} (first {args.warmup} untimed), batch {args.batch_size}, "
+        f"threads {threads}"
     )
+    peaks = ", ".join(f"{p} {flops / 1e9:.0f} GFLOP/s" for p, flops in peak.items())
+    print(f"matmul peak at model shapes: {peaks}")
     for result in results.values():
         useful = 4 * facts["params"] * result["tokens_per_s"]
         diff = max(abs(a - b) for a, b in zip(result["losses"], base["losses"], strict=True))
         speedup = result["tokens_per_s"] / base["tokens_per_s"]
+        cpu_speedup = result["tokens_per_cpu_s"] / base["tokens_per_cpu_s"]
         print(
-            f"{result['label']:<30} {result['tokens_per_s']:8.1f} tok/s "
-            f"{result['seconds_per_step']:6.3f} s/step  x{speedup:.2f}  "
+            f"{result['label']:<32} {result['tokens_per_s']:7.1f} tok/s "
+            f"{result['seconds_per_step']:6.2f} s/step  x{speedup:.2f}  "
+            f"{result['tokens_per_cpu_s']:7.1f} tok/cpu-s  x{cpu_speedup:.2f}  "
             f"peak RSS {result['peak_rss_mib']:6.0f} MiB  "
             f"MFU {100 * useful / peak[result['precision']]:5.1f}%  "
             f"max |loss - baseline| {diff:.2e}"

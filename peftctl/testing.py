@@ -114,7 +114,7 @@ class MethodContract:
 
         model.train()
         groups = method.parameter_groups(model, lr=self.lr, weight_decay=0.0)
-        optimizer = torch.optim.AdamW(groups, lr=self.lr)
+        optimizer = method.make_optimizer(groups, lr=self.lr)
         loss_sum, n_tokens = SparseLMLoss(model, method)(**random_batch(seed=step))
         (loss_sum / n_tokens).backward()
         optimizer.step()
@@ -141,6 +141,21 @@ class MethodContract:
             assert trainable == self.expected_trainable
         total = sum(p.numel() for p in model.parameters())
         assert trainable <= total
+
+    def test_trainable_estimate_is_exact(self) -> None:
+        """The config's ``trainable_estimate`` (what ``list-methods`` shows) counts exactly
+        what :meth:`Method.trainable_parameters` trains."""
+        from peftctl.models.arch import Arch
+
+        method, model = self.applied()
+        try:
+            arch = Arch.from_hf_config(causal_lm(model).config)
+        except AttributeError:
+            pytest.skip("the test model is not a Llama-style decoder")
+        estimate = method.config.trainable_estimate(arch)
+        if estimate is None:
+            pytest.skip(f"{type(method.config).__name__} has no trainable_estimate")
+        assert estimate == sum(p.numel() for _, p in method.trainable_parameters(model))
 
     def test_hidden_states_align_with_the_models_forward(self) -> None:
         method, model = self.trained()
@@ -210,4 +225,44 @@ class MethodContract:
         real = batch["attention_mask"].bool()
         torch.testing.assert_close(
             got.logits.float()[real], expected[real], atol=self.merge_atol, rtol=0
+        )
+
+    def test_evaluation_uses_the_trained_adapter(self, tmp_path: Path) -> None:
+        """Greedy generation and rank scores of the reloaded adapter equal the trained model's
+        and agree with the trainer's forward pass (a prompt re-initialised on load fails)."""
+        from functools import partial
+
+        from peftctl.evaluation.generation import generate
+        from peftctl.evaluation.ranking import rank
+
+        prompts = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14]]
+        candidates = [[20, 21], [22], [23, 24, 25]]
+        method, model = self.trained()
+        method.save(model, tmp_path / "adapter")
+        outputs = []
+        for m, net in (self.reloaded(tmp_path / "adapter", trainable=False), (method, model)):
+            net.eval()
+            eos, pad = TINY_LLAMA["eos_token_id"], TINY_LLAMA["pad_token_id"]
+            tokens = generate(
+                net, prompts, max_new_tokens=3, eos_token_id=eos, pad_token_id=pad,
+                batch_size=2, model_kwargs=m.generation_kwargs, same_length=m.changes_sequence,
+            )  # fmt: skip
+            expected_first = []
+            for prompt in prompts:  # one at a time: no padding
+                ids = torch.tensor([prompt])
+                batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+                expected_first.append(int(self.logits(m, net, batch)[0, -1].argmax()))
+            assert [t[0] if t else eos for t in tokens] == expected_first
+            full = partial(m.hidden_states, net)
+            scores = rank(net, prompts, candidates, pad_token_id=pad, hidden_states=full)
+            if not m.changes_sequence:  # the shared-prompt KV cache path gives the same
+                cached = rank(net, prompts, candidates, pad_token_id=pad)
+                torch.testing.assert_close(
+                    torch.tensor(cached), torch.tensor(scores), atol=1e-4, rtol=0
+                )
+            outputs.append((tokens, scores))
+        (loaded_tokens, loaded_scores), (trained_tokens, trained_scores) = outputs
+        assert loaded_tokens == trained_tokens
+        torch.testing.assert_close(
+            torch.tensor(loaded_scores), torch.tensor(trained_scores), atol=1e-4, rtol=0
         )

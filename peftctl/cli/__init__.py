@@ -36,11 +36,14 @@ def _root(
 
 
 def _register_commands() -> None:
-    from peftctl.cli import datasets_cmd, listing, train_cmd
+    from peftctl.cli import datasets_cmd, eval_cmd, listing, merge_cmd, scaffold_cmd, train_cmd
 
     listing.register(app)
     train_cmd.register(app)
     datasets_cmd.register(app)
+    eval_cmd.register(app)
+    merge_cmd.register(app)
+    scaffold_cmd.register(app)
 
 
 _register_commands()

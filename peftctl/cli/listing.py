@@ -13,8 +13,9 @@ from typing import Any
 import typer
 
 from peftctl.errors import PeftctlError
+from peftctl.models.names import DEFAULT_MODEL
 from peftctl.plugin_manager import Plugins, get_plugins
-from peftctl.specs import METHOD_CATEGORIES
+from peftctl.specs import METHOD_CATEGORIES, MethodSpec, load_object
 
 JSON_OPTION = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
@@ -70,13 +71,42 @@ def list_methods(
             "name": m.name,
             "category": m.category,
             "mergeable": m.mergeable,
+            "trainable": default_trainable_estimate(m),
             "package": m.package,
             "version": m.version,
             "summary": m.summary,
         }
         for m in methods
     ]
-    print_records("Methods", ["name", "category", "mergeable", "package", "summary"], rows, as_json)
+    if not as_json:
+        for row in rows:
+            row["trainable"] = short_count(row["trainable"])
+    title = f"Methods (trainable: parameters on {DEFAULT_MODEL}, default options)"
+    columns = ["name", "category", "trainable", "mergeable", "package", "summary"]
+    print_records(title, columns, rows, as_json)
+
+
+def default_trainable_estimate(spec: MethodSpec) -> int | None:
+    """What ``spec`` trains on the default model with its default options, from its light
+    config module (never its implementation); None when the method gives no estimate."""
+    from peftctl.models.arch import DEFAULT_ARCH
+
+    if spec.config is None:
+        return None
+    try:
+        return load_object(spec.config)(name=spec.name).trainable_estimate(DEFAULT_ARCH)
+    except Exception:  # a plugin's broken estimate must not break the listing
+        return None
+
+
+def short_count(n: int | None) -> str:
+    """``460800`` -> ``"460.8K"``; None -> ``"-"``."""
+    if n is None:
+        return "-"
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= size:
+            return f"{n / size:.1f}{suffix}"
+    return str(n)
 
 
 def list_datasets(as_json: bool = JSON_OPTION) -> None:

@@ -124,6 +124,13 @@ def _print_summary(output_dir: str, card: dict) -> None:
         f"(step {training['best_step']}); adapter/ from step {training['adapter_step']}",
         f"results in {output_dir}/ (adapter/, run.json, log.jsonl, recipe.yaml)",
     ]
+    evaluation = card.get("evaluation")
+    if evaluation:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in evaluation["metrics"].items())
+        lines.append(
+            f"{evaluation['split']} ({evaluation['mode']}, {evaluation['examples']} examples): "
+            f"{scores}; invalid {evaluation['invalid_rate']:.1%} (metrics.json, predictions.jsonl)"
+        )
     typer.echo("\n".join(lines))
 
 

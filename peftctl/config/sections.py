@@ -16,6 +16,8 @@ SCHEDULERS = (
     "inverse_sqrt",
 )
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+EVAL_MODES = ("generate", "rank")
+EVAL_SPLITS = ("eval", "test")
 
 
 @dataclass
@@ -108,4 +110,47 @@ class EvalConfig:
     load_best: bool = field(
         default=True,
         metadata={"help": "adapter/ holds the weights of the best eval loss, not the last."},
+    )
+    after_train: bool = field(
+        default=False,
+        metadata={"help": "Score the trained adapter (metrics.json) when training ends."},
+    )
+    mode: str = field(
+        default="generate",
+        metadata={
+            "help": "generate = greedy answer parsed against the verbalizers (the paper's "
+            "protocol); rank = the most likely verbalizer.",
+            "choices": EVAL_MODES,
+        },
+    )
+    split: str = field(
+        default="eval",
+        metadata={
+            "help": "Which split to score (its real name is the dataset's).",
+            "choices": EVAL_SPLITS,
+        },
+    )
+    max_new_tokens: int = field(
+        default=0,
+        metadata={
+            "help": "Longest generated answer; 0 = by task (classification: the longest "
+            "verbalizer + 8, math/code 512).",
+            "min": 0,
+        },
+    )
+    length_normalise: bool = field(
+        default=False,
+        metadata={"help": "Rank mode: compare mean instead of summed token log-probs."},
+    )
+    pscp: bool = field(
+        default=True,
+        metadata={"help": "Measure inference FLOPs/memory on 1x512 tokens and report PSCP."},
+    )
+    pscp_variant: str = field(
+        default="builtin",
+        metadata={
+            "help": "builtin = PEFT-Factory's PSCP (beta 1, absolute FLOPs); peft_bench = its "
+            "paper script's (beta 2, FLOPs above the base model's).",
+            "choices": ("builtin", "peft_bench"),
+        },
     )

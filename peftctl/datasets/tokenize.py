@@ -49,7 +49,7 @@ def tokenize_examples(
         if cached is not None:
             return cached
     prompts = encode_prompts(tokenizer, [ex.prompt for ex in examples])
-    responses = _encode_responses(tokenizer, [ex.target for ex in examples])
+    responses = encode_responses(tokenizer, [ex.target for ex in examples])
     ids, prompt_lens, truncated = [], [], 0
     for prompt, response in zip(prompts, responses, strict=True):
         prompt, response, cut = fit(prompt, response, cutoff_len)
@@ -137,7 +137,7 @@ def _chat_frame(tokenizer: Any) -> tuple[str, str]:
     return prefix, suffix
 
 
-def _encode_responses(tokenizer: Any, targets: Sequence[str]) -> list[list[int]]:
+def encode_responses(tokenizer: Any, targets: Sequence[str]) -> list[list[int]]:
     """``target`` + eos ids; each distinct target is tokenised once."""
     unique = list(dict.fromkeys(targets))
     eos = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 #: What a dataset's answer looks like; a dataset spec picks one with its task, or with
-#: ``options["answer"]`` when its task alone does not say (gsm8k/svamp: "math", conala: "code").
+#: ``options["answer_kind"]`` when its task alone does not say (gsm8k/svamp: "math",
+#: conala: "code").
 ANSWER_KINDS = ("classification", "regression", "math", "generation", "code")
 
 # Everything after one of these is the model talking past its turn.
@@ -43,8 +44,8 @@ def parse_prediction(text: str, *, task: str, verbalizers: Sequence[str] = ()) -
 
 
 def answer_kind(spec: Any) -> str:
-    """The answer kind of a dataset spec: ``options["answer"]`` if set, else its task."""
-    return spec.options.get("answer", spec.task)
+    """The answer kind of a dataset spec: ``options["answer_kind"]`` if set, else its task."""
+    return spec.options.get("answer_kind", spec.task)
 
 
 def parser_for(spec: Any) -> Callable[[str], str | None]:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from peftctl.models.arch import Arch
+
 
 @dataclass(kw_only=True)
 class MethodConfig:
@@ -26,6 +28,11 @@ class MethodConfig:
 
     def validate(self) -> None:
         """Raise :class:`~peftctl.errors.PeftctlError` for options that do not fit together."""
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        """Parameters these options train on a model of shape ``arch``, computed without torch
+        (``peftctl list-methods`` shows it for the default model); None when unknown."""
+        return None
 
 
 class Method:
@@ -71,6 +78,13 @@ class Method:
         ]
         return [group for group in groups if group["params"]]
 
+    def make_optimizer(self, groups: list[dict], *, lr: float) -> torch.optim.Optimizer:
+        """The optimiser over :meth:`parameter_groups`' ``groups``: torch AdamW; override
+        for a method that is an optimiser (e.g. GaLore's projected AdamW)."""
+        import torch
+
+        return torch.optim.AdamW(groups, lr=lr)
+
     def on_step(self, model: nn.Module, step: int) -> None:
         """Called after each optimiser step, before gradients are zeroed (e.g. AdaLoRA's
         ``update_and_allocate``); ``step`` counts from 1."""
@@ -83,6 +97,23 @@ class Method:
         """
         backbone = causal_lm(model).get_decoder()
         return backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    # -- inference ---------------------------------------------------------------------
+    def generation_kwargs(self, batch_size: int) -> dict[str, Any]:
+        """Extra keyword arguments the adapted model's ``generate`` needs (e.g. task ids)."""
+        return {}
+
+    @property
+    def changes_sequence(self) -> bool:
+        """True when :meth:`hidden_states` is overridden: the model's forward pass sees more
+        than the input tokens (virtual tokens, prefixes), so a prompt's KV cache cannot be
+        reused on its own (rank evaluation then runs each sequence through ``hidden_states``)."""
+        return type(self).hidden_states is not Method.hidden_states
+
+    def unload(self, model: nn.Module) -> nn.Module | None:
+        """The base model without this method's changes, so another adapter can be loaded
+        onto it; None when the base weights were changed and must be loaded afresh."""
+        return None
 
     # -- persistence -------------------------------------------------------------------
     def save(self, model: nn.Module, adapter_dir: Path) -> None:
@@ -130,10 +161,9 @@ def write_dir_atomically(target: Path, write: Any) -> None:
     """Create directory ``target`` with ``write(tmp_dir)`` and a rename, replacing an old one:
     a killed process leaves either the old directory or the new one, never half of one."""
     import shutil
-    import tempfile
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = _new_dir(target.parent, prefix=f".{target.name}.")
     try:
         write(tmp)
         if target.exists():
@@ -146,3 +176,16 @@ def write_dir_atomically(target: Path, write: Any) -> None:
             tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _new_dir(parent: Path, prefix: str) -> Path:
+    """A new uniquely named directory with the umask's mode (``mkdtemp`` makes it private)."""
+    import secrets
+
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue

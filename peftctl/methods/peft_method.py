@@ -36,3 +36,7 @@ class PeftMethod(Method):
 
     def merge(self, model: nn.Module) -> nn.Module:
         return getattr(model, "module", model).merge_and_unload()
+
+    def unload(self, model: nn.Module) -> nn.Module:
+        """The base model with peft's layers taken out (its own weights were never changed)."""
+        return getattr(model, "module", model).unload()

@@ -21,6 +21,10 @@ class PromptLearningMethod(PeftMethod):
 
     merge = Method.merge
 
+    def unload(self, model: nn.Module) -> nn.Module:
+        """The wrapped model: a prompt never touches the base model's modules."""
+        return getattr(model, "module", model).get_base_model()
+
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         config = PeftConfig.from_pretrained(str(adapter_dir))
         config.inference_mode = True  # the saved prompt is the encoder's output: train it directly

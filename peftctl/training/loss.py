@@ -7,6 +7,8 @@ labelled positions first saves most of that work, forward and backward.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -17,7 +19,11 @@ from peftctl.training.batching import IGNORE_INDEX
 class SparseLMLoss(nn.Module):
     """Wraps model + method; ``forward`` returns (summed token loss, number of loss tokens).
 
-    It is the module accelerate prepares, so distributed wrappers see the whole forward.
+    It takes a right-padded batch (``input_ids``, ``attention_mask``, ``labels``) or a packed
+    one (:class:`~peftctl.training.packing.PackedBatch` inputs: ``input_ids``,
+    ``position_ids``, ``targets``, ``packed_layout``; the model's attention must then be
+    :func:`~peftctl.training.packing.packed_attention`). It is the module accelerate
+    prepares, so distributed wrappers see the whole forward.
     """
 
     def __init__(self, model: nn.Module, method: Method) -> None:
@@ -26,16 +32,43 @@ class SparseLMLoss(nn.Module):
         self.method = method
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **packed: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.method.hidden_states(self.model, input_ids, attention_mask)
-        targets = labels[:, 1:]
-        keep = targets != IGNORE_INDEX
-        picked = hidden[:, :-1][keep]  # [n_loss_tokens, hidden]
+        picked, targets = self.target_states(input_ids, attention_mask, labels, **packed)
         head = causal_lm(self.model).get_output_embeddings()
         logits = head(picked).float()
-        loss_sum = nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
-        return loss_sum, keep.sum()
+        loss_sum = nn.functional.cross_entropy(logits, targets, reduction="sum")
+        return loss_sum, torch.tensor(targets.numel(), device=targets.device)
+
+    def target_states(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        *,
+        position_ids: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
+        packed_layout: Any = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Last hidden states ``[n, hidden]`` of the positions that predict a label, and the
+        ``n`` labels, in example order."""
+        if packed_layout is None:
+            hidden = self.method.hidden_states(self.model, input_ids, attention_mask)[:, :-1]
+            targets = labels[:, 1:]
+        else:  # packing applies only to methods that run the plain decoder
+            decoder = causal_lm(self.model).get_decoder()
+            hidden = decoder(
+                input_ids=input_ids,
+                position_ids=position_ids,
+                use_cache=False,
+                packed_layout=packed_layout,
+            ).last_hidden_state
+        keep = targets != IGNORE_INDEX
+        return hidden[keep], targets[keep]
 
 
 def dense_lm_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -112,8 +112,27 @@ def run_training(
     }
     if accelerator.is_main_process:
         write_json_atomic(out / "run.json", card)
-    accelerator.wait_for_everyone()
+    del trainer, model
+    if config.eval.after_train:
+        if accelerator.is_main_process:  # scored once, from the saved adapter, as `peftctl eval`
+            card["evaluation"] = _evaluate_run(config, out, quiet=quiet)
+            write_json_atomic(out / "run.json", card)
+        accelerator.wait_for_everyone()
     return card
+
+
+def _evaluate_run(config: RecipeConfig, out: Path, *, quiet: bool) -> dict[str, Any]:
+    """``peftctl eval`` on the finished run; what the run card keeps of it."""
+    import gc
+
+    from peftctl.evaluation.runner import evaluate
+    from peftctl.evaluation.targets import run_dir_target
+
+    gc.collect()
+    run_config, candidates = run_dir_target(str(out))
+    result = evaluate(run_config, candidates, quiet=quiet)[0]
+    keep = ("mode", "split", "examples", "invalid_rate", "examples_per_second")
+    return {"metrics": result.metrics, **{key: result.summary[key] for key in keep}}
 
 
 def _resume_point(out: Path) -> Path:

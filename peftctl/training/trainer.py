@@ -22,7 +22,14 @@ from peftctl.config.sections import EvalConfig, TrainConfig
 from peftctl.errors import PeftctlError
 from peftctl.methods.base import Method, write_dir_atomically
 from peftctl.training import checkpoint as ckpt
-from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches
+from peftctl.training import packing
+from peftctl.training.batching import (
+    IGNORE_INDEX,
+    TokenData,
+    collate,
+    epoch_batches,
+    sorted_batches,
+)
 from peftctl.training.loss import SparseLMLoss
 from peftctl.training.progress import Progress, RunLog
 
@@ -66,6 +73,7 @@ class TrainResult:
     best_step: int | None
     adapter_step: int
     stopped_early: bool
+    batching: str
 
 
 class Trainer:
@@ -128,20 +136,56 @@ class Trainer:
         groups = self.method.parameter_groups(
             model, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
         )
-        optimizer = torch.optim.AdamW(groups, lr=self.cfg.lr)
+        optimizer = self.method.make_optimizer(groups, lr=self.cfg.lr)
         self.scheduler = get_scheduler(
             self.cfg.scheduler,
             optimizer,
             num_warmup_steps=math.ceil(self.cfg.warmup_ratio * self.total_steps),
             num_training_steps=self.total_steps,
         )
-        self.loss_module, self.optimizer = self.acc.prepare(
-            SparseLMLoss(model, self.method), optimizer
-        )
+        loss = SparseLMLoss(model, self.method)
+        self.batching = self._choose_batching(loss)
+        self.loss_module, self.optimizer = self.acc.prepare(loss, optimizer)
         self.acc.register_for_checkpointing(self.scheduler)
         self.acc.register_save_state_pre_hook(self._save_trainable_hook)
         self.acc.register_load_state_pre_hook(self._load_trainable_hook)
         self.params = [p for group in groups for p in group["params"]]
+
+    def _choose_batching(self, loss: SparseLMLoss) -> str:
+        """``shared-prefix`` or ``packed`` (see :mod:`peftctl.training.packing`) where the
+        method and model allow it and a check on a few examples agrees, else ``padded``."""
+        model = self._model
+        if not packing.packable(model, self.method):
+            return "padded"
+        with self.acc.autocast():
+            works = packing.packing_matches(loss, self.train_data, self.pad_id, self.acc.device)
+        if not works:
+            return "padded"
+        return "packed" if packing.has_dropout(model) else "shared-prefix"
+
+    def _micro_batch(self, data: TokenData, indices: list[int]) -> tuple[dict, int, int]:
+        """Loss-module inputs of the chosen examples (on the device), their tokens and
+        their loss tokens."""
+        if self.batching == "padded":
+            padded = collate(data, indices, self.pad_id, self._pad_multiple)
+            loss_tokens = int((padded["labels"][:, 1:] != IGNORE_INDEX).sum())
+            tokens = int(padded["attention_mask"].sum())
+            return {k: v.to(self.acc.device) for k, v in padded.items()}, tokens, loss_tokens
+        packed = packing.pack(
+            data,
+            indices,
+            self.pad_id,
+            share_prefix=self.batching == "shared-prefix",
+            multiple=self._pad_multiple,
+            eager=packing.is_eager(self._model),
+        )
+        loss_tokens = int((packed.targets != IGNORE_INDEX).sum())
+        return packed.inputs(self.acc.device), packed.tokens, loss_tokens
+
+    def _attention(self) -> contextlib.AbstractContextManager:
+        if self.batching == "padded":
+            return contextlib.nullcontext()
+        return packing.packed_attention(self._model)
 
     def _save_trainable_hook(self, models: list, weights: list, folder: str) -> None:
         weights.clear()  # accelerate would save the whole base model; keep only what trains
@@ -205,27 +249,21 @@ class Trainer:
             best_step=self.state.best_step,
             adapter_step=adapter_step,
             stopped_early=self.state.stopped_early,
+            batching=self.batching,
         )
 
     def _train_step(self) -> tuple[float, int, float | None]:
         """One optimiser step over this process's micro-batches; returns global figures."""
-        batches = [
-            collate(self.train_data, idx, self.pad_id, self._pad_multiple)
-            for idx in self._my_micro_batches()
-        ]
-        local_loss_tokens = sum(int((b["labels"][:, 1:] != -100).sum()) for b in batches)
+        batches = [self._micro_batch(self.train_data, idx) for idx in self._my_micro_batches()]
+        local_loss_tokens = sum(loss_tokens for _, _, loss_tokens in batches)
         totals = torch.zeros(3, dtype=torch.float64)
-        for i, batch in enumerate(batches):
-            batch = {k: v.to(self.acc.device) for k, v in batch.items()}
+        for i, (inputs, tokens, _) in enumerate(batches):
             last = i == len(batches) - 1
             sync = contextlib.nullcontext() if last else self.acc.no_sync(self.loss_module)
-            with sync:
-                loss_sum, n_tokens = self.loss_module(**batch)
+            with sync, self._attention():
+                loss_sum, n_tokens = self.loss_module(**inputs)
                 self.acc.backward(loss_sum / max(local_loss_tokens, 1))
-            totals += torch.tensor(
-                [loss_sum.item(), n_tokens.item(), batch["attention_mask"].sum().item()],
-                dtype=torch.float64,
-            )
+            totals += torch.tensor([loss_sum.item(), n_tokens.item(), tokens], dtype=torch.float64)
         totals = self.acc.reduce(totals.to(self.acc.device), "sum").cpu()
         loss = float(totals[0] / max(totals[1], 1))
         if not math.isfinite(loss):
@@ -276,12 +314,9 @@ class Trainer:
         totals = torch.zeros(2, dtype=torch.float64)
         batches = sorted_batches(self.eval_data.lengths(), self.eval_cfg.batch_size)
         for idx in batches[self.acc.process_index :: self.acc.num_processes]:
-            batch = {
-                k: v.to(self.acc.device)
-                for k, v in collate(self.eval_data, idx, self.pad_id, self._pad_multiple).items()
-            }
-            with self.acc.autocast():
-                loss_sum, n_tokens = module(**batch)
+            inputs, _, _ = self._micro_batch(self.eval_data, idx)
+            with self.acc.autocast(), self._attention():
+                loss_sum, n_tokens = module(**inputs)
             totals += torch.tensor([loss_sum.item(), n_tokens.item()], dtype=torch.float64)
         module.train()
         totals = self.acc.reduce(totals.to(self.acc.device), "sum").cpu()

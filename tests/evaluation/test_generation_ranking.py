@@ -82,13 +82,18 @@ def test_generation_stops_at_eos(tiny_model):
     assert got == [[] for _ in PROMPTS]
 
 
+def full_forward_states(model):
+    """A ``hidden_states`` callable that runs the whole sequence (no shared prompt cache)."""
+    return lambda ids, mask: model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+
 def test_rank_scores_match_reference_in_both_modes(tiny_model):
     want = [[reference_score(tiny_model, p, c) for c in CANDIDATES] for p in PROMPTS]
-    for reuse in (True, False):
+    for states in (None, full_forward_states(tiny_model)):
         got = rank(
-            tiny_model, PROMPTS, CANDIDATES, pad_token_id=PAD, batch_size=2, reuse_prompt=reuse
+            tiny_model, PROMPTS, CANDIDATES, pad_token_id=PAD, batch_size=2, hidden_states=states
         )
-        assert torch.allclose(torch.tensor(got), torch.tensor(want), atol=1e-4), reuse
+        assert torch.allclose(torch.tensor(got), torch.tensor(want), atol=1e-4), states
 
 
 def test_rank_picks_the_higher_likelihood_label(tiny_model):

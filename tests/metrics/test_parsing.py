@@ -175,7 +175,7 @@ def test_dataset_spec_picks_its_parser():
         impl="m:f",
         task="generation",
         metrics=("exact_match",),
-        options={"answer": "math"},
+        options={"answer_kind": "math"},
     )
     assert answer_kind(gsm8k) == "math"
     assert parser_for(gsm8k)("so #### 7") == "7"
@@ -183,3 +183,14 @@ def test_dataset_spec_picks_its_parser():
         name="sst2", summary="s", impl="m:f", task="classification", metrics=(), verbalizers=SST2
     )
     assert parser_for(sst2)("Negative.") == "negative"
+
+
+def test_every_builtin_dataset_has_a_known_answer_kind():
+    from peftctl.evaluation.parsing import ANSWER_KINDS
+    from peftctl.plugin_manager import get_plugins
+
+    kinds = {spec.name: answer_kind(spec) for spec in get_plugins().datasets.all()}
+    assert set(kinds.values()) <= set(ANSWER_KINDS)
+    assert kinds["gsm8k"] == kinds["svamp"] == "math"
+    assert kinds["conala"] == kinds["codealpacapy"] == kinds["apps"] == "code"
+    assert kinds["sst2"] == "classification" and kinds["stsb"] == "regression"

@@ -1,14 +1,18 @@
-"""Batch plans, dynamic padding and the sparse LM-head loss."""
+"""Batch plans, dynamic padding, packing and the sparse LM-head loss."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 import torch
 
 from peftctl.methods.lora.config import LoraConfig
 from peftctl.methods.lora.method import LoraMethod
-from peftctl.training.batching import collate, epoch_batches, sorted_batches
+from peftctl.training import packing
+from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches
 from peftctl.training.loss import SparseLMLoss, dense_lm_loss
+from peftctl.training.packing import pack, packed_attention
 from tests.training.tiny import tiny_model, token_data
 
 
@@ -69,3 +73,124 @@ def test_sparse_loss_equals_the_dense_loss_and_its_gradients(with_lora):
     torch.testing.assert_close(sparse, dense, rtol=1e-5, atol=1e-6)
     for a, b in zip(sparse_grads, dense_grads, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+# -- packing --------------------------------------------------------------------------------
+def prefixed_data(n: int = 6, prefix: tuple[int, ...] = (5, 6, 7, 8, 9)) -> TokenData:
+    """token_data with a shared loss-free prompt prefix, and a token after the last target."""
+    data = token_data(n)
+    return TokenData(
+        [[*prefix, *ids, 4] for ids in data.input_ids],
+        [[-100] * len(prefix) + labels + [-100] for labels in data.labels],
+    )
+
+
+def test_pack_shares_the_prefix_and_stops_at_the_last_target():
+    data = prefixed_data(3)
+    batch = pack(data, [0, 1, 2], pad_id=0)
+    ids, positions, targets = (
+        t[0].tolist() for t in (batch.input_ids, batch.position_ids, batch.targets)
+    )
+    assert batch.layout.prefix == 5 and ids[:5] == [5, 6, 7, 8, 9]
+    start = 5
+    for i in range(3):
+        x, y = data.input_ids[i], data.labels[i]
+        length = len(x) - 2 - 5  # inputs end before the last target; the prefix is shared
+        assert ids[start : start + length] == x[5 : 5 + length]
+        assert positions[start : start + length] == list(range(5, 5 + length))
+        assert targets[start : start + length] == y[6 : 6 + length]
+        start += length
+    assert start == len(ids)
+    assert batch.tokens == sum(len(x) for x in data.input_ids)
+    assert sum(t != -100 for t in targets) == sum(t != -100 for y in data.labels for t in y)
+
+
+def test_pack_rounds_the_row_up_with_a_segment_that_carries_no_loss():
+    batch = pack(prefixed_data(3), [0, 1, 2], pad_id=0, multiple=16)
+    ids, targets = batch.input_ids, batch.targets
+    assert ids.shape[1] % 16 == 0 and batch.layout.index.shape[1] % 16 == 0
+    assert int(batch.layout.valid.sum()) + batch.layout.prefix == ids.shape[1]
+    assert (targets[0, -1] == -100).item()
+
+
+def _loss_and_grads(loss: SparseLMLoss, model, inputs: dict):
+    model.zero_grad()
+    loss_sum, n = loss(**inputs)
+    (loss_sum / n).backward()
+    return (
+        (loss_sum / n).detach(),
+        n,
+        [p.grad.clone() for p in model.parameters() if p.grad is not None],
+    )
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+@pytest.mark.parametrize("share_prefix", [False, True])
+@pytest.mark.parametrize("multiple", [1, 16])
+def test_packed_loss_and_gradients_equal_the_padded_ones(attention, share_prefix, multiple):
+    model = tiny_model()
+    model.config._attn_implementation = attention
+    method = LoraMethod(LoraConfig(init="gaussian"))
+    model = method.apply(model)
+    loss = SparseLMLoss(model, method)
+    data, indices = prefixed_data(6), list(range(6))
+    padded = _loss_and_grads(loss, model, collate(data, indices, pad_id=0))
+    batch = pack(data, indices, 0, share_prefix=share_prefix, multiple=multiple,
+                 eager=attention == "eager")  # fmt: skip
+    assert batch.layout.prefix == (5 if share_prefix else 0)
+    with packed_attention(model):
+        packed = _loss_and_grads(loss, model, batch.inputs("cpu"))
+    assert model.config._attn_implementation == attention  # restored
+    assert packed[1].item() == padded[1].item()
+    torch.testing.assert_close(packed[0], padded[0], rtol=1e-5, atol=1e-6)
+    assert len(packed[2]) == len(padded[2]) > 0
+    for a, b in zip(packed[2], padded[2], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_the_packing_check_catches_a_model_that_ignores_the_layout(monkeypatch):
+    method = LoraMethod(LoraConfig(init="gaussian"))
+    model = method.apply(tiny_model())
+    loss = SparseLMLoss(model, method)
+    data = prefixed_data(6)
+    assert packing.packable(model, method)
+    assert packing.packing_matches(loss, data, 0, "cpu")
+    # attention over the whole packed row: examples see each other
+    monkeypatch.setattr(packing, "packed_attention", lambda model: contextlib.nullcontext())
+    assert not packing.packing_matches(loss, data, 0, "cpu")
+    assert model.training  # left as it was
+
+
+def test_methods_that_change_the_sequence_are_not_packed():
+    from peftctl.methods.prompt.config import PromptTuningConfig
+    from peftctl.methods.prompt.method import PromptTuningMethod
+
+    method = PromptTuningMethod(PromptTuningConfig(name="prompt_tuning", num_virtual_tokens=4))
+    model = method.apply(tiny_model())
+    assert not packing.packable(model, method)
+
+
+def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):
+    from accelerate import Accelerator
+
+    from peftctl.config.sections import EvalConfig, TrainConfig
+    from peftctl.training.trainer import Trainer
+
+    def batching(dropout: float) -> str:
+        method = LoraMethod(LoraConfig(init="gaussian", dropout=dropout))
+        return Trainer(
+            model=method.apply(tiny_model()),
+            method=method,
+            train=TrainConfig(max_steps=1, batch_size=4),
+            eval=EvalConfig(),
+            seed=0,
+            train_data=prefixed_data(8),
+            eval_data=None,
+            pad_id=0,
+            output_dir=tmp_path,
+            accelerator=Accelerator(cpu=True),
+            quiet=True,
+        ).batching
+
+    assert batching(0.0) == "shared-prefix"
+    assert batching(0.1) == "packed"

@@ -31,6 +31,7 @@ def tiny_overrides(model_dir: str, out: Path, *extra: str) -> list[str]:
         "train.eval_every=3",
         "train.save_every=3",
         "train.lr=1e-2",
+        "eval.after_train=false",
         *extra,
     ]
 
@@ -134,7 +135,9 @@ def test_auto_precision_follows_the_cpu(
 
 def test_two_processes_with_torchrun(tiny_model_dir, tmp_path):
     out = tmp_path / "ddp"
-    overrides = tiny_overrides(tiny_model_dir, out, "train.precision=fp32", "train.batch_size=2")
+    overrides = tiny_overrides(
+        tiny_model_dir, out, "train.precision=fp32", "train.batch_size=2", "eval.after_train=true"
+    )
     command = [
         sys.executable,
         "-m",
@@ -163,6 +166,9 @@ def test_two_processes_with_torchrun(tiny_model_dir, tmp_path):
         "random_states_1.pkl",
     }
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
+    # the main process scores the run once; the other waits for it
+    assert json.loads((out / "metrics.json").read_text())["examples"] == 16
+    assert card["evaluation"]["examples"] == 16
 
 
 @pytest.mark.slow
@@ -183,3 +189,8 @@ def test_default_model_lora_sst2_lowers_eval_loss(tmp_path, capsys):
         if "eval_loss" in line
     ]
     assert len(evals) == 3 and evals[-1] < evals[0]  # steps 0, 6, 12
+    # the recipe scores the trained adapter on the same 32 eval examples
+    summary = json.loads((out / "metrics.json").read_text())
+    rows = (out / "predictions.jsonl").read_text().splitlines()
+    assert summary["examples"] == len(rows) == 32 and summary["mode"] == "generate"
+    assert summary["metrics"]["accuracy"] == sum(json.loads(r)["correct"] for r in rows) / 32

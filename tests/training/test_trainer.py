@@ -141,3 +141,24 @@ def test_checkpoints_are_pruned_and_hold_only_trainable_weights(tmp_path, monkey
     saved = load_file(str(tmp_path / "checkpoints" / names[-1] / ckpt.TRAINABLE_FILE))
     assert saved.keys() == trainable(model).keys()
     assert not list((tmp_path / "checkpoints").glob(".*"))
+
+
+def test_the_method_builds_the_optimizer(tmp_path, monkeypatch):
+    """``Method.make_optimizer`` replaces the default AdamW (GaLore's optimiser needs it)."""
+    default, _ = make_trainer(tmp_path / "default", eval_data=False, max_steps=1)
+    assert type(default.optimizer.optimizer) is torch.optim.AdamW
+    built: list[torch.optim.Optimizer] = []
+
+    def sgd(self, groups, *, lr):
+        built.append(torch.optim.SGD(groups, lr=lr))
+        return built[-1]
+
+    monkeypatch.setattr(LoraMethod, "make_optimizer", sgd)
+    trainer, model = make_trainer(
+        tmp_path / "sgd", eval_data=False, max_steps=1, warmup_ratio=0.0, max_grad_norm=0.0
+    )
+    assert trainer.optimizer.optimizer is built[0]
+    before = trainable(model)
+    trainer.fit()
+    changed = [n for n, p in trainable(model).items() if not torch.equal(p, before[n])]
+    assert changed and built[0].state == {}  # SGD without momentum keeps no state; AdamW would

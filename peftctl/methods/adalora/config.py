@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.errors import PeftctlError
 from peftctl.methods.lora.config import LoraConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -47,3 +51,10 @@ class AdaLoraConfig(LoraConfig):
             )
         if self.init_r < self.r:
             raise PeftctlError(f"method.init_r ({self.init_r}) must be >= method.r ({self.r})")
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.targets(self.target_modules)
+        if shapes is None:
+            return None
+        # P (init_r x in), Q (out x init_r) and the singular values (init_r)
+        return arch.num_layers * sum(self.init_r * (i + o + 1) for i, o in shapes)

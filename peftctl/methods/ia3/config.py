@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.errors import PeftctlError
 from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -34,3 +38,14 @@ class Ia3Config(MethodConfig):
                 f"method.feedforward_modules {extra} are not in method.target_modules; "
                 "add them there or remove them"
             )
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.linear_shapes()
+        if any(name not in shapes for name in self.target_modules):
+            return None
+        feedforward = set(self.feedforward_modules)  # scaled on their input, others on output
+        per_layer = sum(
+            shapes[name][0 if name in feedforward else 1]
+            for name in dict.fromkeys(self.target_modules)
+        )
+        return arch.num_layers * per_layer

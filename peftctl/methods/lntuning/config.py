@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -16,3 +20,8 @@ class LnTuningConfig(MethodConfig):
         default_factory=list,
         metadata={"help": "Norm module name suffixes; empty = peft's default for the model."},
     )
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        sizes = arch.norm_sizes()  # peft's Llama default: every norm
+        names = list(dict.fromkeys(self.target_modules)) or list(sizes)
+        return None if any(n not in sizes for n in names) else sum(sizes[n] for n in names)

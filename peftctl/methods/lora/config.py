@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.errors import PeftctlError
 from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -43,3 +47,9 @@ class LoraConfig(MethodConfig):
     def validate(self) -> None:
         if not self.target_modules:
             raise PeftctlError("method.target_modules is empty; name at least one module")
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.targets(self.target_modules)
+        if shapes is None:
+            return None
+        return arch.num_layers * sum(self.r * (i + o) for i, o in shapes)  # A: r x in, B: out x r

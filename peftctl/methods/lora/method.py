@@ -27,5 +27,5 @@ class LoraMethod(PeftMethod):
             target_modules="all-linear" if targets == ["all-linear"] else list(targets),
             bias=cfg.bias,
             use_rslora=cfg.use_rslora,
-            init_lora_weights=_INIT[cfg.init],
+            init_lora_weights=_INIT.get(cfg.init, cfg.init),  # PiSSA: pissa_niter_N
         )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.errors import PeftctlError
 from peftctl.methods.lora.config import LoraConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -13,6 +17,12 @@ class DoraConfig(LoraConfig):
     """LoRA on the direction of each weight plus a trained magnitude vector (Liu et al., 2024)."""
 
     name: str = field(default="dora", metadata={"help": "Method name."})
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        lora, shapes = super().trainable_estimate(arch), arch.targets(self.target_modules)
+        if lora is None or shapes is None:
+            return None
+        return lora + arch.num_layers * sum(o for _, o in shapes)  # one magnitude per output
 
 
 @dataclass(kw_only=True)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.errors import PeftctlError
 from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -34,3 +38,12 @@ class OftConfig(MethodConfig):
     def validate(self) -> None:
         if not self.target_modules:
             raise PeftctlError("method.target_modules is empty; name at least one module")
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.targets(self.target_modules)
+        size = self.block_size
+        if shapes is None or any(i % size for i, _ in shapes):
+            return None
+        per_block = size * (size - 1) // 2  # a skew-symmetric block: its upper triangle
+        blocks = sum(1 if self.block_share else i // size for i, _ in shapes)
+        return arch.num_layers * blocks * per_block

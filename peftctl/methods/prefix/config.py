@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -22,6 +26,12 @@ class PrefixTuningConfig(MethodConfig):
         default=512, metadata={"help": "Hidden size of the reparameterisation MLP.", "min": 1}
     )
 
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        width, hidden = arch.kv_width, self.encoder_hidden_size  # peft sizes prefixes by keys
+        out = arch.num_layers * 2 * width  # a key and a value per layer
+        mlp = (width + 1) * hidden + (hidden + 1) * out
+        return self.num_virtual_tokens * width + mlp
+
 
 @dataclass(kw_only=True)
 class PTuningV2Config(MethodConfig):
@@ -32,3 +42,6 @@ class PTuningV2Config(MethodConfig):
     num_virtual_tokens: int = field(
         default=32, metadata={"help": "Length of the prefix in every layer.", "min": 1}
     )
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        return self.num_virtual_tokens * arch.num_layers * 2 * arch.kv_width

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -22,6 +26,9 @@ class PromptTuningConfig(MethodConfig):
             "choices": ("random", "sample_vocab"),
         },
     )
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        return self.num_virtual_tokens * arch.hidden_size
 
 
 @dataclass(kw_only=True)
@@ -43,6 +50,15 @@ class PTuningConfig(MethodConfig):
         default=0.0, metadata={"help": "Dropout in the prompt encoder.", "min": 0, "max": 1}
     )
 
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        d, h = arch.hidden_size, self.encoder_hidden_size
+        if self.encoder == "MLP":  # d -> h -> h -> d
+            encoder = (d + 1) * h + (h + 1) * h + (h + 1) * d
+        else:  # peft's 2-layer bidirectional LSTM, then 2h -> 2h -> d
+            lstm = 2 * (4 * h * (d + h) + 8 * h) + 2 * (4 * h * (2 * h + h) + 8 * h)
+            encoder = lstm + (2 * h + 1) * 2 * h + (2 * h + 1) * d
+        return self.num_virtual_tokens * d + encoder
+
 
 @dataclass(kw_only=True)
 class MtpConfig(MethodConfig):
@@ -61,3 +77,7 @@ class MtpConfig(MethodConfig):
     num_ranks: int = field(
         default=1, metadata={"help": "Rank of each task's prompt factors.", "min": 1}
     )
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        n, r = self.num_virtual_tokens, self.num_ranks
+        return n * arch.hidden_size + self.num_tasks * r * (n + arch.hidden_size)

@@ -86,3 +86,6 @@ class MtpMethod(InputPromptMethod):
     def prompts(self, peft_model: nn.Module, batch_size: int, device: torch.device) -> torch.Tensor:
         task_ids = torch.zeros(batch_size, dtype=torch.long, device=device)
         return peft_model.get_prompt(batch_size=batch_size, task_ids=task_ids)
+
+    def generation_kwargs(self, batch_size: int) -> dict[str, torch.Tensor]:
+        return {"task_ids": torch.zeros(batch_size, dtype=torch.long)}

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftctl.errors import PeftctlError
 from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
 
 
 @dataclass(kw_only=True)
@@ -32,3 +36,7 @@ class VeraConfig(MethodConfig):
     def validate(self) -> None:
         if not self.target_modules:
             raise PeftctlError("method.target_modules is empty; name at least one module")
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.targets(self.target_modules)  # the random A, B are frozen: d (r), b (out)
+        return None if shapes is None else arch.num_layers * sum(self.r + o for _, o in shapes)

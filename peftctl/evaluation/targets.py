@@ -1,0 +1,107 @@
+"""What ``peftctl eval`` scores: a finished run, or a model with adapters. No torch here, so
+every mistake is reported before a model is loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from peftctl.config.recipe import build_recipe, load_recipe
+from peftctl.config.schema import RecipeConfig
+from peftctl.errors import PeftctlError
+from peftctl.evaluation.runner import Candidate
+from peftctl.methods.base import MethodConfig
+
+RECIPE_FILE = "recipe.yaml"
+ADAPTER_DIR = "adapter"
+
+
+def run_dir_target(
+    run_dir: str, overrides: Sequence[str] = (), output_dir: str | None = None
+) -> tuple[RecipeConfig, list[Candidate]]:
+    """A finished run scored with its own recipe (``overrides`` such as ``eval.mode=rank``)."""
+    run = Path(run_dir).expanduser()
+    if not (run / RECIPE_FILE).is_file():
+        raise PeftctlError(
+            f"{run} is not a run directory (no {RECIPE_FILE}); pass the output_dir of "
+            "`peftctl train`, or use --dataset with --model/--adapter"
+        )
+    adapter = _adapter_dir(run)
+    config = load_recipe(run / RECIPE_FILE, overrides)
+    out = Path(output_dir).expanduser() if output_dir else run
+    return config, [Candidate(run.name, out, adapter, config.method)]
+
+
+def model_target(
+    model: str,
+    dataset: str,
+    adapters: Sequence[str] = (),
+    *,
+    method: str | None = None,
+    overrides: Sequence[str] = (),
+    output_dir: str | None = None,
+) -> tuple[RecipeConfig, list[Candidate]]:
+    """``model`` alone, or each of ``adapters`` on it, scored on ``dataset``."""
+    config = build_recipe({"model": {"name": model}, "dataset": {"name": dataset}}, overrides)
+    out = Path(output_dir).expanduser() if output_dir else _default_output(config)
+    if not adapters:
+        return config, [Candidate("base", out)]
+    found = [_adapter(path, method) for path in adapters]
+    names = _unique_names([name for name, _, _ in found])
+    single = len(found) == 1
+    candidates = [
+        Candidate(name, out if single else out / name, adapter_dir, method_config)
+        for name, (_, adapter_dir, method_config) in zip(names, found, strict=True)
+    ]
+    return config, candidates
+
+
+def _adapter(path: str, method: str | None) -> tuple[str, Path, MethodConfig]:
+    """(display name, adapter directory, method options) of a run or adapter directory."""
+    given = Path(path).expanduser()
+    if not given.is_dir():
+        raise PeftctlError(f"--adapter {path}: no such directory")
+    run = given if (given / RECIPE_FILE).is_file() else given.parent
+    if (run / RECIPE_FILE).is_file():
+        adapter = _adapter_dir(run) if run == given else given
+        recipe_method = load_recipe(run / RECIPE_FILE).method
+        if method and method != recipe_method.name:
+            raise PeftctlError(
+                f"--method {method} contradicts {run / RECIPE_FILE} (method "
+                f"{recipe_method.name}); drop --method"
+            )
+        return run.name, adapter, recipe_method
+    if not method:
+        raise PeftctlError(
+            f"--adapter {path}: no {RECIPE_FILE} beside it says which method saved it; "
+            "pass --method NAME"
+        )
+    return given.name, given, build_recipe({"method": {"name": method}}).method
+
+
+def _adapter_dir(run: Path) -> Path:
+    adapter = run / ADAPTER_DIR
+    if not adapter.is_dir():
+        raise PeftctlError(
+            f"{run} has no {ADAPTER_DIR}/ (the run did not finish); resume it with "
+            "`peftctl train --resume` or evaluate a finished run"
+        )
+    return adapter
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return unique
+
+
+def _default_output(config: RecipeConfig) -> Path:
+    model = Path(config.model.name).name or "model"
+    return (
+        Path("runs")
+        / "eval"
+        / f"{model}_{config.dataset.name}_{config.eval.split}_{config.eval.mode}"
+    )

@@ -1,0 +1,109 @@
+"""Shapes of a Llama-style decoder, for parameter estimates that need no torch and no weights.
+
+``Arch`` describes the modules a PEFT method targets (linear layers by name suffix, norms); a
+method's config turns it into a trainable-parameter count
+(:meth:`peftctl.methods.base.MethodConfig.trainable_estimate`), which ``peftctl
+list-methods`` shows for :data:`DEFAULT_ARCH`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+MLP = ("gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A Llama-family decoder without biases (Llama, SmolLM2, Mistral)."""
+
+    num_layers: int
+    hidden_size: int
+    intermediate_size: int
+    num_heads: int
+    num_kv_heads: int
+    vocab_size: int
+    head_dim: int = 0  # 0: hidden_size // num_heads
+    tie_word_embeddings: bool = False
+
+    @classmethod
+    def from_hf_config(cls, config: Any) -> Arch:
+        """The shapes of a transformers ``LlamaConfig``-like object (attributes are read)."""
+        heads = config.num_attention_heads
+        return cls(
+            num_layers=config.num_hidden_layers,
+            hidden_size=config.hidden_size,
+            intermediate_size=config.intermediate_size,
+            num_heads=heads,
+            num_kv_heads=getattr(config, "num_key_value_heads", None) or heads,
+            vocab_size=config.vocab_size,
+            head_dim=getattr(config, "head_dim", None) or 0,
+            tie_word_embeddings=bool(getattr(config, "tie_word_embeddings", False)),
+        )
+
+    @property
+    def head_width(self) -> int:
+        return self.head_dim or self.hidden_size // self.num_heads
+
+    @property
+    def kv_width(self) -> int:
+        """Width of one layer's keys (and values): what a key/value prefix token holds."""
+        return self.num_kv_heads * self.head_width
+
+    def linear_shapes(self) -> dict[str, tuple[int, int]]:
+        """``(in_features, out_features)`` of each linear layer of a decoder layer, by name."""
+        h, q = self.hidden_size, self.num_heads * self.head_width
+        return {
+            "q_proj": (h, q),
+            "k_proj": (h, self.kv_width),
+            "v_proj": (h, self.kv_width),
+            "o_proj": (q, h),
+            "gate_proj": (h, self.intermediate_size),
+            "up_proj": (h, self.intermediate_size),
+            "down_proj": (self.intermediate_size, h),
+        }
+
+    def targets(self, names: Sequence[str]) -> list[tuple[int, int]] | None:
+        """Shapes of one layer's linears named by ``names`` (suffixes, or ``["all-linear"]``);
+        None when a name is not a linear of this architecture."""
+        shapes = self.linear_shapes()
+        if list(names) == ["all-linear"]:
+            return list(shapes.values())
+        if any(name not in shapes for name in names):
+            return None
+        return [shapes[name] for name in dict.fromkeys(names)]
+
+    def norm_sizes(self) -> dict[str, int]:
+        """Parameters of the RMSNorms by name suffix, summed over the model."""
+        h = self.hidden_size
+        return {
+            "input_layernorm": self.num_layers * h,
+            "post_attention_layernorm": self.num_layers * h,
+            "norm": h,
+        }
+
+    def layer_params(self) -> int:
+        """Parameters of one decoder layer (linears and its two norms)."""
+        return sum(i * o for i, o in self.linear_shapes().values()) + 2 * self.hidden_size
+
+    def total_params(self) -> int:
+        """Parameters of the whole causal LM (a tied LM head counted once)."""
+        embeddings = self.vocab_size * self.hidden_size
+        head = 0 if self.tie_word_embeddings else embeddings
+        return embeddings + self.num_layers * self.layer_params() + self.hidden_size + head
+
+
+DEFAULT_ARCH = Arch(
+    num_layers=30,
+    hidden_size=576,
+    intermediate_size=1536,
+    num_heads=9,
+    num_kv_heads=3,
+    vocab_size=49152,
+    head_dim=64,
+    tie_word_embeddings=True,
+)
+"""SmolLM2-135M(-Instruct), the default model (``smollm2-135m-instruct``)."""

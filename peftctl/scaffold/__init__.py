@@ -1,0 +1,79 @@
+"""``peftctl new-method NAME``: a ready plugin package from the template in ``template/``.
+
+The template is a working plugin named ``mymethod`` (package ``peftctl-mymethod``, module
+``peftctl_mymethod``, classes ``MyMethod*``); scaffolding copies it with those names replaced.
+It is linted with the rest of the code, under its own ``pyproject.toml``'s ruff settings.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from peftctl.errors import PeftctlError
+from peftctl.specs import NAME_PATTERN
+
+TEMPLATE = Path(__file__).resolve().parent / "template"
+PLACEHOLDER = "mymethod"
+SKIP = ("__pycache__", ".pyc", ".ruff_cache", ".pytest_cache")
+
+
+def check_name(name: str) -> None:
+    """Raise :class:`PeftctlError` unless ``name`` can be a new method's registered name."""
+    from peftctl.plugin_manager import get_plugins
+
+    if not NAME_PATTERN.match(name) or name.endswith("_"):
+        raise PeftctlError(
+            f"method name '{name}' must be lowercase letters, digits and underscores, start with "
+            "a letter and not end with '_' (e.g. my_method)"
+        )
+    methods = get_plugins().methods
+    if name in methods.names():
+        owner = methods.get(name).owner
+        raise PeftctlError(f"method '{name}' already exists ({owner}); choose another name")
+
+
+def replacements(name: str) -> list[tuple[str, str]]:
+    """Template text -> the new package's, most specific first."""
+    dist = name.replace("_", "-")
+    camel = "".join(part.capitalize() for part in name.split("_"))
+    return [
+        (f"peftctl-{PLACEHOLDER}", f"peftctl-{dist}"),
+        (f"\n{PLACEHOLDER} = ", f"\n{dist} = "),  # the entry point's name
+        ("MyMethod", camel),
+        (PLACEHOLDER, name),
+    ]
+
+
+def render(text: str, name: str) -> str:
+    """``text`` with the placeholders replaced in one pass (a name may contain one)."""
+    table = dict(replacements(name))
+    pattern = "|".join(re.escape(old) for old in table)
+    return re.sub(pattern, lambda match: table[match.group(0)], text)
+
+
+def default_dir(name: str) -> Path:
+    return Path(f"peftctl-{name.replace('_', '-')}")
+
+
+def new_method(name: str, target: Path | None = None) -> Path:
+    """Write the plugin package for method ``name`` to ``target`` (default ``./peftctl-NAME``);
+    returns the directory. Refuses a target that exists and is not empty."""
+    from peftctl.methods.base import write_dir_atomically
+
+    check_name(name)
+    target = Path(target) if target is not None else default_dir(name)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise PeftctlError(f"{target} already exists and is not empty; pass another --dir")
+
+    def write(folder: Path) -> None:
+        for source in sorted(TEMPLATE.rglob("*")):
+            relative = source.relative_to(TEMPLATE)
+            if source.is_dir() or any(part.endswith(SKIP) for part in relative.parts):
+                continue
+            path = folder / render(str(relative), name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(source.read_text(encoding="utf-8"), name), encoding="utf-8")
+
+    write_dir_atomically(target, write)
+    return target

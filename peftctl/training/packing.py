@@ -1,0 +1,278 @@
+"""Packed micro-batches: no padding in the linear layers, a shared prompt prefix run once.
+
+A micro-batch becomes one row: the longest token prefix that every example shares and that
+carries no loss (a system prompt and instruction, typically), then each example's remaining
+tokens up to its last loss target (tokens after it influence no loss). ``position_ids``
+continue from the prefix in every example, so each example sees exactly the positions and
+the context it would see alone.
+
+The linear layers, norms and MLPs (nearly all the FLOPs) run once per packed token.
+Attention runs through :func:`packed_attention_forward`, registered with transformers as
+``peftctl_packed``: the prefix attends causally to itself, and each example, padded only
+inside attention, attends to the prefix and causally to itself. The loss and gradients equal
+those of the padded batch up to float rounding (tests compare them); the trainer checks that
+the model really honours the layout before it uses it (:func:`packing_matches`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from peftctl.methods.base import causal_lm
+from peftctl.training.batching import IGNORE_INDEX, TokenData
+
+ATTENTION = "peftctl_packed"
+#: transformers attention implementations whose semantics the packed kernel reproduces.
+PACKABLE = ("sdpa", "eager")
+
+
+class PackingUnsupported(RuntimeError):
+    """The model asked the packed attention for something it does not implement."""
+
+
+@dataclass
+class SegmentLayout:
+    """Where each example's tokens sit in the packed row, for the attention kernel.
+
+    ``index[k, j]`` is the row position of example ``k``'s ``j``-th token after the prefix
+    (0 where ``valid`` is False: attention-only padding).
+    """
+
+    prefix: int
+    index: torch.Tensor  # [examples, width] long
+    valid: torch.Tensor  # [examples, width] bool
+    eager: bool = False  # matmul + fp32 softmax instead of torch's fused SDPA
+
+    def to(self, device: torch.device | str) -> SegmentLayout:
+        return SegmentLayout(self.prefix, self.index.to(device), self.valid.to(device), self.eager)
+
+    def attend(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, *, scale, dropout
+    ) -> torch.Tensor:
+        """Attention of a packed row: ``[1, heads, T, dim]`` in, ``[1, T, heads, dim]`` out."""
+        p, groups = self.prefix, query.shape[1] // key.shape[1]
+        segment_q, segment_k, segment_v = (self._segments(t) for t in (query, key, value))
+        mask = None
+        if p:
+            n = segment_q.shape[0]
+            segment_k = torch.cat([key[:, :, :p].expand(n, -1, -1, -1), segment_k], dim=2)
+            segment_v = torch.cat([value[:, :, :p].expand(n, -1, -1, -1), segment_v], dim=2)
+            mask = self._prefix_mask(segment_q.shape[2], query.device)
+        out = _attention(segment_q, segment_k, segment_v, mask, scale, dropout, groups, self.eager)
+        out = out.transpose(1, 2)[self.valid]  # [tokens after the prefix, heads, dim]
+        if p:
+            q, k, v = (t[:, :, :p] for t in (query, key, value))
+            head = _attention(q, k, v, None, scale, dropout, groups, self.eager)
+            out = torch.cat([head.transpose(1, 2)[0], out])
+        return out.unsqueeze(0)
+
+    def _segments(self, states: torch.Tensor) -> torch.Tensor:
+        """``[1, heads, T, dim]`` -> ``[examples, heads, width, dim]``."""
+        return states[0][:, self.index].transpose(0, 1)
+
+    def _prefix_mask(self, width: int, device: torch.device) -> torch.Tensor:
+        """Query ``i`` of an example sees the whole prefix and its own tokens up to ``i``."""
+        rows = torch.arange(width, device=device)[:, None]
+        cols = torch.arange(self.prefix + width, device=device)[None, :]
+        return ((cols < self.prefix) | (cols - self.prefix <= rows))[None, None]
+
+
+def _attention(q, k, v, mask, scale, dropout, groups, eager) -> torch.Tensor:
+    """Causal (``mask`` None) or masked attention with ``groups`` query heads per KV head."""
+    if not eager:
+        return nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=mask is None, scale=scale,
+            enable_gqa=groups > 1,
+        )  # fmt: skip
+    k, v = (t.repeat_interleave(groups, dim=1) for t in (k, v))
+    scores = torch.matmul(q, k.transpose(2, 3)) * (scale or q.shape[-1] ** -0.5)
+    if mask is None:
+        mask = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=q.device).tril()
+    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    weights = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+    weights = nn.functional.dropout(weights, p=dropout, training=dropout > 0)
+    return torch.matmul(weights, v)
+
+
+def packed_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    packed_layout: SegmentLayout | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """transformers attention function (``config._attn_implementation = "peftctl_packed"``)."""
+    if packed_layout is None:
+        raise RuntimeError("peftctl's packed attention was called without a packed_layout")
+    asked = [name for name in ("sliding_window", "softcap", "s_aux") if kwargs.get(name)]
+    if asked or not getattr(module, "is_causal", True) or query.shape[0] != 1:
+        raise PackingUnsupported(f"packed attention cannot honour {asked or 'this module'}")
+    out = packed_layout.attend(query, key, value, scale=scaling, dropout=dropout)
+    return out, None
+
+
+def _register() -> None:
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(ATTENTION, packed_attention_forward)
+
+
+_register()
+
+
+@dataclass
+class PackedBatch:
+    """One packed micro-batch: keyword arguments of the loss module plus what the loop counts."""
+
+    input_ids: torch.Tensor  # [1, T]
+    position_ids: torch.Tensor  # [1, T]
+    targets: torch.Tensor  # [1, T]: the token each position predicts (-100: none)
+    layout: SegmentLayout
+    tokens: int  # tokens of the examples as given (what throughput counts)
+
+    def inputs(self, device: torch.device | str) -> dict[str, Any]:
+        return {
+            "input_ids": self.input_ids.to(device),
+            "position_ids": self.position_ids.to(device),
+            "targets": self.targets.to(device),
+            "packed_layout": self.layout.to(device),
+        }
+
+
+def pack(
+    data: TokenData,
+    indices: Sequence[int],
+    pad_id: int,
+    *,
+    share_prefix: bool = True,
+    multiple: int = 1,
+    eager: bool = False,
+) -> PackedBatch:
+    """Pack the chosen examples into one row (see the module docstring).
+
+    ``multiple`` pads the row and the per-example attention width up to a multiple (fewer
+    distinct shapes for oneDNN's bf16 kernels); ``eager`` selects the matmul attention.
+    """
+    examples = [_until_last_target(data.input_ids[i], data.labels[i]) for i in indices]
+    examples = [ex for ex in examples if ex[0]] or [_whole(data, indices[0])]
+    p = _shared_prefix(examples) if share_prefix and len(examples) > 1 else 0
+    ids, positions, targets = list(examples[0][0][:p]), list(range(p)), [IGNORE_INDEX] * p
+    lengths = []
+    for x, y in examples:
+        ids += x[p:]
+        positions += range(p, len(x))
+        targets += y[p:]
+        lengths.append(len(x) - p)
+    tail = -len(ids) % multiple
+    if tail:  # an extra segment nobody attends to and no loss is taken on
+        ids += [pad_id] * tail
+        positions += range(tail)
+        targets += [IGNORE_INDEX] * tail
+        lengths.append(tail)
+    return PackedBatch(
+        input_ids=torch.tensor([ids], dtype=torch.long),
+        position_ids=torch.tensor([positions], dtype=torch.long),
+        targets=torch.tensor([targets], dtype=torch.long),
+        layout=_layout(p, lengths, multiple, eager),
+        tokens=sum(len(data.input_ids[i]) for i in indices),
+    )
+
+
+def _until_last_target(ids: Sequence[int], labels: Sequence[int]) -> tuple[list, list]:
+    """Inputs up to the last loss target, and the target each of them predicts."""
+    last = max((t for t in range(1, len(labels)) if labels[t] != IGNORE_INDEX), default=0)
+    return list(ids[:last]), list(labels[1 : last + 1])
+
+
+def _whole(data: TokenData, i: int) -> tuple[list, list]:
+    """An example without targets, kept so a micro-batch without any still runs the model."""
+    return list(data.input_ids[i]), [IGNORE_INDEX] * len(data.input_ids[i])
+
+
+def _shared_prefix(examples: list[tuple[list, list]]) -> int:
+    """Length of the common token prefix on which no example takes a loss."""
+    shortest = min(len(x) for x, _ in examples)
+    first = examples[0][0]
+    for t in range(shortest):
+        if any(x[t] != first[t] or y[t] != IGNORE_INDEX for x, y in examples):
+            return t
+    return shortest
+
+
+def _layout(prefix: int, lengths: list[int], multiple: int, eager: bool) -> SegmentLayout:
+    width = -(-max(lengths) // multiple) * multiple
+    offsets = torch.tensor([0, *lengths[:-1]]).cumsum(0) + prefix
+    steps = torch.arange(width)
+    valid = steps[None, :] < torch.tensor(lengths)[:, None]
+    index = torch.where(valid, offsets[:, None] + steps[None, :], 0)
+    return SegmentLayout(prefix, index, valid, eager)
+
+
+# -- using it ------------------------------------------------------------------------------
+def packable(model: nn.Module, method: Any) -> bool:
+    """Whether packing can apply: the method runs the plain decoder on the input tokens
+    (no virtual tokens or prefixes) and the model uses an attention the kernel reproduces."""
+    implementation = causal_lm(model).config._attn_implementation
+    return not method.changes_sequence and implementation in PACKABLE
+
+
+def is_eager(model: nn.Module) -> bool:
+    return causal_lm(model).config._attn_implementation == "eager"
+
+
+@contextlib.contextmanager
+def packed_attention(model: nn.Module) -> Iterator[None]:
+    """Route the model's attention through :func:`packed_attention_forward` meanwhile."""
+    config = causal_lm(model).config
+    original = config._attn_implementation
+    config._attn_implementation = ATTENTION
+    try:
+        yield
+    finally:
+        config._attn_implementation = original
+
+
+def has_dropout(model: nn.Module) -> bool:
+    """True when any dropout is active in training (a shared prefix would share its noise)."""
+    config = causal_lm(model).config
+    if getattr(config, "attention_dropout", 0.0):
+        return True
+    return any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules())
+
+
+def packing_matches(loss: Any, data: TokenData, pad_id: int, device: torch.device | str) -> bool:
+    """Whether ``loss`` (a :class:`~peftctl.training.loss.SparseLMLoss`) gets the same hidden
+    states from a packed batch of a few of ``data``'s examples as from the padded batch: the
+    model and method honour the packed layout. Runs in eval mode, without gradients."""
+    from peftctl.training.batching import collate
+
+    labelled = (i for i in range(len(data)) if any(t != IGNORE_INDEX for t in data.labels[i][1:]))
+    indices = [i for i, _ in zip(labelled, range(3), strict=False)]
+    if not indices:
+        return False
+    model, training = loss.model, loss.model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            padded = collate(data, indices, pad_id)
+            expected, _ = loss.target_states(**{k: v.to(device) for k, v in padded.items()})
+            batch = pack(data, indices, pad_id, eager=is_eager(model))
+            with packed_attention(model):
+                got, _ = loss.target_states(**batch.inputs(device))
+    except PackingUnsupported:
+        return False
+    finally:
+        model.train(training)
+    tolerance = 1e-3 if expected.dtype == torch.float32 else 5e-2
+    error = (got.float() - expected.float()).norm() / expected.float().norm().clamp_min(1e-12)
+    return got.shape == expected.shape and float(error) <= tolerance

@@ -1,0 +1,128 @@
+"""`peftctl new-method`: the package it writes installs into a fresh venv, is listed there,
+and passes its own tests unchanged; bad names and occupied directories are one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peftctl.cli import main
+from peftctl.plugin_manager import get_plugins
+from tests.core.test_cli import HEAVY_MODULES, LAZY_PROBE
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    get_plugins.cache_clear()
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def venv_python(path: Path) -> Path:
+    """A venv that installs into itself but sees this interpreter's packages through a .pth
+    file (``--system-site-packages`` would miss them when this interpreter is a venv: nox)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    python = path / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    outer = "; ".join(f"site.addsitedir({p!r})" for p in site.getsitepackages())
+    (Path(purelib) / "_outer_site.pth").write_text(f"import site; {outer}\n")
+    return python
+
+
+def check(argv: list, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_scaffold_installs_lists_and_passes_its_own_tests(tmp_path, capsys):
+    package = tmp_path / "peftctl-scaffolded"
+    code, out, err = run(["new-method", "scaffolded", "--dir", str(package)], capsys)
+    assert code == 0, err
+    assert f"wrote {package}/" in out
+    python = venv_python(tmp_path / "venv")
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    pip = [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", package]
+    check(pip, env)
+
+    listed = json.loads(check([python, "-m", "peftctl", "list-methods", "--json"], env))
+    record = next(m for m in listed if m["name"] == "scaffolded")
+    assert record["package"] == "peftctl-scaffolded" and record["mergeable"] is True
+    assert record["trainable"] == 30 * (576 + 192)  # q_proj, v_proj outputs of SmolLM2-135M
+    outside = check([sys.executable, "-m", "peftctl", "list-methods", "--json"], env)
+    assert "scaffolded" not in {m["name"] for m in json.loads(outside)}, "installed outside"
+
+    tests = [python, "-m", "pytest", package / "tests", "-q", "-p", "no:cacheprovider"]
+    summary = check(tests, env).strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary
+
+
+def test_names_follow_the_method_name(tmp_path):
+    from peftctl.scaffold import new_method
+
+    package = new_method("my_scale", tmp_path / "pkg")
+    pyproject = (package / "pyproject.toml").read_text()
+    assert 'name = "peftctl-my-scale"' in pyproject
+    assert 'my-scale = "peftctl_my_scale.plugin"' in pyproject  # entry name: dist minus peftctl-
+    assert "class MyScaleMethod(Method)" in (package / "src/peftctl_my_scale/method.py").read_text()
+    recipe = (package / "recipes" / "my_scale_sst2.yaml").read_text()
+    assert recipe.startswith("# peftctl train my_scale_sst2\n")
+    texts = "".join(p.read_text() for p in package.rglob("*") if p.is_file())
+    assert "mymethod" not in texts.lower()
+
+
+def test_a_name_containing_the_placeholder_is_replaced_once():
+    from peftctl.scaffold import render
+
+    text = 'name = "peftctl-mymethod"\nmymethod = "peftctl_mymethod.plugin"\nMyMethodConfig'
+    assert render(text, "not_mymethod") == (
+        'name = "peftctl-not-mymethod"\nnot-mymethod = "peftctl_not_mymethod.plugin"\n'
+        "NotMymethodConfig"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Bad-Name", "must be lowercase letters, digits and underscores"),
+        ("2fast", "must be lowercase letters, digits and underscores"),
+        ("trailing_", "must be lowercase letters, digits and underscores"),
+        ("lora", "method 'lora' already exists (peftctl "),
+    ],
+)
+def test_bad_or_taken_name_is_one_line(tmp_path, capsys, name, message):
+    code, out, err = run(["new-method", name, "--dir", str(tmp_path / "pkg")], capsys)
+    assert (code, out) == (2, "") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "pkg").exists()
+
+
+def test_occupied_directory_is_refused(tmp_path, capsys):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mine.txt").write_text("x")
+    code, _, err = run(["new-method", "fresh", "--dir", str(tmp_path / "pkg")], capsys)
+    assert code == 2 and "already exists and is not empty" in err
+    assert [p.name for p in (tmp_path / "pkg").iterdir()] == ["mine.txt"]
+
+
+def test_scaffolding_imports_no_heavy_library(tmp_path):
+    probe = LAZY_PROBE.format(
+        argv=["new-method", "light", "--dir", str(tmp_path / "pkg")], heavy=HEAVY_MODULES
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == []
+    assert (tmp_path / "pkg" / "pyproject.toml").is_file()
