@@ -1,0 +1,41 @@
+"""Registers the bottleneck adapter methods and their recipes. No torch or adapters here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peftctl import hookimpl
+from peftctl.specs import MethodSpec
+
+_METHODS = (  # (name, class prefix, summary)
+    ("double_seq_bn", "DoubleSeqBn", "Adapters after attention and MLP (Houlsby et al., 2019)"),
+    ("seq_bn", "SeqBn", "Adapter after each MLP block (Pfeiffer et al., 2021)"),
+    ("par_bn", "ParBn", "Adapter parallel to each MLP block, output x4 (He et al., 2022)"),
+)
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name=name,
+            summary=summary,
+            category="additive",
+            impl=f"peftctl_adapters.method:{cls}Method",
+            config=f"peftctl_adapters.config:{cls}Config",
+            mergeable=False,  # a non-linearity sits between the down and up projections
+        )
+        for name, cls, summary in _METHODS
+    ]
+
+
+def recipe_dir() -> Path:
+    """``recipes/`` inside the installed wheel, or beside ``src/`` in a source checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "recipes"
+    return installed if installed.is_dir() else package.parent.parent / "recipes"
+
+
+@hookimpl
+def peftctl_recipe_dirs() -> list[str]:
+    return [str(recipe_dir())]

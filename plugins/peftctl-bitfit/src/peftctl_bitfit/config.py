@@ -1,0 +1,39 @@
+"""BitFit's options (the recipe's ``method.*`` keys). No torch here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from peftctl.errors import PeftctlError
+from peftctl.methods.base import MethodConfig
+
+if TYPE_CHECKING:
+    from peftctl.models.arch import Arch
+
+DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(kw_only=True)
+class BitFitConfig(MethodConfig):
+    """Only the biases of the target linear layers train; a linear without a bias gets one,
+    initialised to zero so the model's output is unchanged until training moves it."""
+
+    name: str = field(default="bitfit", metadata={"help": "Method name."})
+    target_modules: list[str] = field(
+        default_factory=lambda: list(DECODER_LINEARS),
+        metadata={
+            "help": "Name suffixes of the nn.Linear layers whose bias trains (default: every "
+            "decoder linear of a Llama-style model; the LM head is never a target)."
+        },
+    )
+
+    def validate(self) -> None:
+        if not self.target_modules:
+            raise PeftctlError("method.target_modules is empty; name at least one linear layer")
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.targets(self.target_modules)
+        if shapes is None:
+            return None
+        return arch.num_layers * sum(out for _, out in shapes)  # one bias per output feature

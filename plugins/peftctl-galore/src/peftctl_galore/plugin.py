@@ -1,0 +1,36 @@
+"""Registers GaLore and its recipe. No torch or galore-torch here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peftctl import hookimpl
+from peftctl.specs import MethodSpec
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="galore",
+            summary="Full training of the linear weights, low-rank projected gradients (2024)",
+            # every targeted weight trains and the checkpoint is full weights, as with
+            # `full`; only the optimiser state is low-rank (see README)
+            category="baseline",
+            impl="peftctl_galore.method:GaloreMethod",
+            config="peftctl_galore.config:GaloreConfig",
+            mergeable=True,  # the trained weights are the model's own
+        )
+    ]
+
+
+def recipe_dir() -> Path:
+    """``recipes/`` inside the installed wheel, or beside ``src/`` in a source checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "recipes"
+    return installed if installed.is_dir() else package.parent.parent / "recipes"
+
+
+@hookimpl
+def peftctl_recipe_dirs() -> list[str]:
+    return [str(recipe_dir())]
