@@ -90,7 +90,7 @@ def main() -> None:
     for name, subset, measure in rows:
         speed, accuracy = measure(subset)
         results.append((name, len(subset), speed, accuracy))
-        print(f"{name:<52} n={len(subset):>4}  {speed:7.2f} ex/s  accuracy {accuracy:.4f}")
+        print(f"{name:<52} n={len(subset):>4}  {speed:8.3f} ex/s  accuracy {accuracy:.4f}")
     base_speed = results[0][2]
     for name, _, speed, _ in results[1:]:
         print(f"{name}: {speed / base_speed:.1f}x (a)")

@@ -7,8 +7,10 @@ per example token for a frozen base, over the matmul throughput measured here at
 shapes) and the largest per-step loss difference against the fp32 baseline. Tokens are the
 examples' own tokens for every variant, whatever padding, packing or prefix sharing computes.
 
-Step times are wall-clock and CPU time of the process (``tok/cpu-s``): on a machine shared
-with other jobs, CPU time with ``--threads 1`` is the steadier figure. ``peftctl_auto`` is
+The variants run in lockstep: every process loads its model, then they take turns, one
+training step at a time, so a machine shared with other jobs slows all of them alike and the
+ratios stay meaningful. Step times are wall-clock and CPU time of the process (``tok/cpu-s``;
+with ``--threads 1`` no thread spins while waiting for another). ``peftctl_auto`` is
 skipped where ``train.precision=auto`` resolves to fp32 (it would repeat ``peftctl_fp32``).
 Ablations: ``--variants trainer_fp32,peftctl_fp32,peftctl_packed,peftctl_padded``.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -106,18 +109,20 @@ def run_peftctl(args, precision: str, batching: str | None = None) -> dict:
     ]
     if batching is not None:  # an ablation: force a batching mode
         trainer.batching = batching
-    times, step = [], trainer._train_step
+    times, step, turns = [], trainer._train_step, Turns(args.turn_fds)
 
     def timed_step():
+        turns.wait()
         wall, cpu = time.perf_counter(), time.process_time()
         result = step()
         times.append((time.perf_counter() - wall, time.process_time() - cpu))
+        turns.done()
         return result
 
     trainer._train_step = timed_step
     trainer.fit()
     losses = [r["loss"] for r in trainer.state.log if "loss" in r]
-    label = f"peftctl {chosen}, {trainer.batching}"
+    label = f"peftctl {chosen}, {getattr(trainer, 'batching', 'padded')}"
     return _summary(label, chosen, data, args, losses, times)
 
 
@@ -141,14 +146,16 @@ def run_trainer(args) -> dict:
 
     class StepTimes(TrainerCallback):
         def __init__(self):
-            self.times, self.losses = [], []
+            self.times, self.losses, self.turns = [], [], Turns(args.turn_fds)
 
         def on_step_begin(self, *_args, **_kwargs):
+            self.turns.wait()
             self.started = (time.perf_counter(), time.process_time())
 
         def on_step_end(self, *_args, **_kwargs):
             wall, cpu = self.started
             self.times.append((time.perf_counter() - wall, time.process_time() - cpu))
+            self.turns.done()
 
         def on_log(self, _args, _state, _control, logs=None, **_kwargs):
             if logs and "loss" in logs:
@@ -261,6 +268,7 @@ def main() -> None:
         "--variants", default=DEFAULT_VARIANTS, help=f"Comma-separated, from {', '.join(VARIANTS)}."
     )
     parser.add_argument("--only", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--turn-fds", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
         print(json.dumps(run_variant(args.only, args)))
@@ -273,12 +281,59 @@ def main() -> None:
     if "peftctl_auto" in variants and choose_precision("auto", "cpu") == "fp32":
         print("train.precision=auto is fp32 on this CPU: peftctl_auto would repeat peftctl_fp32")
         variants.remove("peftctl_auto")
-    results = {}
-    for variant in ["trainer_fp32", *(v for v in variants if v != "trainer_fp32")]:
+    variants = ["trainer_fp32", *(v for v in variants if v != "trainer_fp32")]
+    report(run_in_lockstep(variants, args.steps), args)
+
+
+def run_in_lockstep(variants: list[str], steps: int) -> dict[str, dict]:
+    """Run each variant in its own process, one training step at a time, in turn."""
+    children = {}
+    for variant in variants:
+        from_parent, to_child = os.pipe()
+        from_child, to_parent = os.pipe()
         argv = [sys.executable, __file__, *sys.argv[1:], "--only", variant]
-        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        argv += ["--turn-fds", f"{from_parent},{to_parent}"]
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, text=True, pass_fds=(from_parent, to_parent)
+        )
+        os.close(from_parent)
+        os.close(to_parent)
+        children[variant] = (process, to_child, from_child)
+    for _ in range(steps):
+        for variant, (_, _, from_child) in children.items():  # all at their gate
+            _expect(from_child, b"w", variant)
+        for variant, (_, to_child, from_child) in children.items():
+            os.write(to_child, b"g")
+            _expect(from_child, b"d", variant)
+    results = {}
+    for variant, (process, _, _) in children.items():
+        out, _ = process.communicate()
+        if process.returncode:
+            raise SystemExit(f"{variant} failed with exit code {process.returncode}")
         results[variant] = json.loads(out.strip().splitlines()[-1])
-    report(results, args)
+    return results
+
+
+def _expect(fd: int, token: bytes, variant: str) -> None:
+    got = os.read(fd, 1)
+    if got != token:
+        raise SystemExit(f"{variant} stopped before its step ended (see its output above)")
+
+
+class Turns:
+    """The child's side of the lockstep: wait for its turn, say when the step is done."""
+
+    def __init__(self, fds: str | None) -> None:
+        self.fds = tuple(int(fd) for fd in fds.split(",")) if fds else None
+
+    def wait(self) -> None:
+        if self.fds:
+            os.write(self.fds[1], b"w")
+            os.read(self.fds[0], 1)
+
+    def done(self) -> None:
+        if self.fds:
+            os.write(self.fds[1], b"d")
 
 
 def report(results: dict, args) -> None:

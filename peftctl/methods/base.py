@@ -89,6 +89,11 @@ class Method:
         """Called after each optimiser step, before gradients are zeroed (e.g. AdaLoRA's
         ``update_and_allocate``); ``step`` counts from 1."""
 
+    def regularization(self, model: nn.Module) -> torch.Tensor | None:
+        """A term added to each optimiser step's mean token loss (e.g. AdaLoRA's
+        orthogonality penalty); None for none. The logged loss stays the token loss."""
+        return None
+
     def hidden_states(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
         """Last hidden states ``[batch, seq, hidden]`` aligned with ``input_ids``.
 

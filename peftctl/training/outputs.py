@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import shutil
 import sys
@@ -43,14 +44,21 @@ def versions(*packages: str) -> dict[str, str]:
 
 
 def parameter_counts(model: Any) -> dict[str, Any]:
-    """Trainable and total parameters of ``model``."""
-    total = sum(p.numel() for p in model.parameters())
+    """Trainable and total parameters of ``model``, quantised weights at their logical shape."""
+    total = sum(logical_numel(p) for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {
         "trainable": trainable,
         "total": total,
         "trainable_percent": round(100 * trainable / max(total, 1), 4),
     }
+
+
+def logical_numel(param: Any) -> int:
+    """Elements of the weight ``param`` stands for: a bitsandbytes 4-bit weight packs two
+    per byte and keeps its real shape in ``quant_state``."""
+    state = getattr(param, "quant_state", None)
+    return math.prod(state.shape) if state is not None else param.numel()
 
 
 def command_line() -> str:

@@ -262,7 +262,10 @@ class Trainer:
             sync = contextlib.nullcontext() if last else self.acc.no_sync(self.loss_module)
             with sync, self._attention():
                 loss_sum, n_tokens = self.loss_module(**inputs)
-                self.acc.backward(loss_sum / max(local_loss_tokens, 1))
+                objective = loss_sum / max(local_loss_tokens, 1)
+                if last and (penalty := self.method.regularization(self._model)) is not None:
+                    objective = objective + penalty  # once per step, in the synced backward
+                self.acc.backward(objective)
             totals += torch.tensor([loss_sum.item(), n_tokens.item(), tokens], dtype=torch.float64)
         totals = self.acc.reduce(totals.to(self.acc.device), "sum").cpu()
         loss = float(totals[0] / max(totals[1], 1))

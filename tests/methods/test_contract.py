@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+import torch
 
 from peftctl.errors import PeftctlError
-from peftctl.testing import MethodContract, tiny_llama
+from peftctl.testing import MethodContract, random_batch, tiny_llama
 
 
 class TestLora(MethodContract):
@@ -37,6 +38,31 @@ class TestPissa(MethodContract):
 class TestAdaLora(MethodContract):
     method_name = "adalora"
     method_options: ClassVar[dict] = {"total_step": 10, "tinit": 0, "tfinal": 2}
+
+    @pytest.mark.parametrize("weight", [0.0, 0.5])
+    def test_gradients_include_the_orthogonality_penalty(self, weight: float) -> None:
+        """The trainer's sparse loss + ``regularization`` == peft's own loss (which adds the
+        penalty inside ``AdaLoraModel.forward``), gradient for gradient."""
+        from peftctl.training.loss import SparseLMLoss
+
+        self.method_options = {**self.method_options, "orth_reg_weight": weight}
+        method, model = self.applied()
+        batch = random_batch(seed=3)
+
+        def grads(objective) -> list[torch.Tensor]:
+            model.zero_grad(set_to_none=True)
+            objective().backward()
+            return [p.grad.clone() for _, p in method.trainable_parameters(model)]
+
+        def ours():
+            loss_sum, n_tokens = SparseLMLoss(model, method)(**batch)
+            penalty = method.regularization(model)
+            return loss_sum / n_tokens + (0 if penalty is None else penalty)
+
+        theirs = grads(lambda: model(**batch).loss)
+        for a, b in zip(grads(ours), theirs, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+        assert (method.regularization(model) is None) == (weight == 0)
 
 
 class TestVera(MethodContract):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import peft
+import torch
 from torch import nn
 
 from peftctl.methods.adalora.config import AdaLoraConfig
@@ -38,3 +39,16 @@ class AdaLoraMethod(LoraMethod):
         peft_model = getattr(model, "module", model)
         if causal_lm(peft_model).training:
             peft_model.base_model.update_and_allocate(step)
+
+    def regularization(self, model: nn.Module) -> torch.Tensor | None:
+        """peft's orthogonality penalty on P and Q (its ``AdaLoraModel.forward`` adds it only
+        to a loss the model computes itself, which the trainer's sparse loss is not)."""
+        if self.config.orth_reg_weight == 0:
+            return None
+        norms = []
+        for name, param in model.named_parameters():
+            if param.requires_grad and ("lora_A" in name or "lora_B" in name):
+                cov = param @ param.T if "lora_A" in name else param.T @ param
+                eye = torch.eye(*cov.shape, dtype=cov.dtype, device=cov.device)
+                norms.append(torch.linalg.matrix_norm(cov - eye))
+        return self.config.orth_reg_weight * torch.stack(norms).mean() if norms else None

@@ -62,6 +62,14 @@ def test_decoder_linears_are_nf4_and_the_head_is_not():
     assert trainable and all("lora_" in n for n in trainable)
 
 
+def test_run_card_counts_4bit_weights_at_their_logical_shape():
+    from peftctl.training.outputs import parameter_counts
+
+    base_total = sum(p.numel() for p in tiny_llama().parameters())
+    counts = parameter_counts(make().apply(tiny_llama()))
+    assert counts["total"] == base_total + counts["trainable"]
+
+
 def test_fp4_and_single_quantisation_are_options():
     model = make(quant_type="fp4", double_quant=False).apply(tiny_llama())
     states = [layer.weight.quant_state for layer in four_bit_layers(model)]
