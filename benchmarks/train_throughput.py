@@ -371,6 +371,10 @@ def report(results: dict, args) -> None:
             f"MFU {100 * useful / peak[result['precision']]:5.1f}%  "
             f"max |loss - baseline| {diff:.2e}"
         )
+    print(
+        "MFU counts 4*N FLOPs per example token; above 100% means computation was shared "
+        "(the shared-prefix batching runs the common prompt prefix once per micro-batch)."
+    )
 
 
 if __name__ == "__main__":

@@ -37,10 +37,12 @@ def print_records(title: str, columns: Sequence[str], rows: list[dict[str, Any]]
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    for i, column in enumerate(columns):  # short fields stay on one line, long ones wrap
+        longest = max((len(row[i]) for row in cells), default=0)
+        table.add_column(column, no_wrap=longest <= 16, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
     Console().print(table)
 
 
