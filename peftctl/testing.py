@@ -228,6 +228,15 @@ class MethodContract:
             got.logits.float()[real], expected[real], atol=self.merge_atol, rtol=0
         )
 
+    def test_inference_cost_runs_the_adapted_model(self) -> None:
+        """PSCP's FLOP count runs the adapted forward as evaluation does (extra inputs such
+        as task ids included); an adapter never costs fewer FLOPs than its base."""
+        from peftctl.evaluation.runner import inference_cost
+
+        method, model = self.trained()
+        base = inference_cost(self.base_model(), None, seq_len=16)
+        assert inference_cost(model.eval(), method, seq_len=16).flops >= base.flops > 0
+
     def test_evaluation_uses_the_trained_adapter(self, tmp_path: Path) -> None:
         """Greedy generation and rank scores of the reloaded adapter equal the trained model's
         and agree with the trainer's forward pass (a prompt re-initialised on load fails)."""

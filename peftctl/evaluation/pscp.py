@@ -109,8 +109,11 @@ def pscp_metric(
 # --- measurement ----------------------------------------------------------------------------
 
 
-def measure_inference_cost(model: Any, *, seq_len: int = 512, batch: int = 1) -> InferenceCost:
-    """FLOPs, peak memory and wall time of one forward pass over ``batch`` × ``seq_len`` tokens.
+def measure_inference_cost(
+    model: Any, *, seq_len: int = 512, batch: int = 1, forward_kwargs: dict | None = None
+) -> InferenceCost:
+    """FLOPs, peak memory and wall time of one forward pass over ``batch`` × ``seq_len`` tokens
+    (``forward_kwargs``: what the adapted model's forward also needs, e.g. MTP task ids).
 
     The model is measured as given (adapter applied). After a warm-up pass (one-time
     library initialisation is no inference memory), memory is measured on one pass, FLOPs
@@ -124,7 +127,7 @@ def measure_inference_cost(model: Any, *, seq_len: int = 512, batch: int = 1) ->
     model.eval()
     try:
         with torch.inference_mode():
-            run = lambda: _forward(model, input_ids)  # noqa: E731
+            run = lambda: _forward(model, input_ids, forward_kwargs or {})  # noqa: E731
             run()
             peak, source = measure_peak_memory(run, model, device)
             flops = count_flops(run)
@@ -257,10 +260,11 @@ def _sampled_rss_delta(run: Callable[[], Any]) -> tuple[int, str]:
     return max(max(peak[0], process.memory_info().rss) - before, 0), "sampled every 1 ms"
 
 
-def _forward(model: Any, input_ids: Any) -> Any:
+def _forward(model: Any, input_ids: Any, kwargs: dict) -> Any:
     import torch
 
-    return model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False)
+    mask = torch.ones_like(input_ids)
+    return model(input_ids=input_ids, attention_mask=mask, use_cache=False, **kwargs)
 
 
 def _timed(run: Callable[[], Any], device: Any) -> float:

@@ -71,7 +71,7 @@ def evaluate(
     tokenizer, base = _load_base(config, precision, device_type)
     session = _Session(config, spec, examples, tokenizer, precision, device_type, quiet)
     if config.eval.pscp and config.eval.pscp_variant == "peft_bench":
-        session.base_cost = _inference_cost(base)
+        session.base_cost = inference_cost(base)
     results = []
     for candidate in candidates:
         method, model, trainable = _adapted(base, candidate, precision)
@@ -139,7 +139,7 @@ def _score(
     )
     seconds = time.perf_counter() - started
     bar.close()
-    metrics, cost = _metrics(session, predictions, model, trainable)
+    metrics, cost = _metrics(session, predictions, method, model, trainable)
     summary = {
         "candidate": candidate.name,
         "model": config.model.name,
@@ -170,14 +170,14 @@ def _score(
     return EvalResult(candidate.name, metrics, summary)
 
 
-def _metrics(session: _Session, predictions: list, model: Any, trainable: int):
+def _metrics(session: _Session, predictions: list, method: Any, model: Any, trainable: int):
     """Every metric of the dataset (+ PSCP with the measured cost), and that cost."""
     from peftctl.metrics.compute import compute_metrics
 
     settings, spec = session.config.eval, session.spec
     names, inputs, cost = list(spec.metrics), {}, None
     if settings.pscp:
-        cost = _inference_cost(model)
+        cost = inference_cost(model, method)
         names.append("pscp")
         inputs = {
             "trainable_params": trainable,
@@ -207,10 +207,12 @@ def _peak_memory(device_type: str) -> dict[str, int]:
     return peak_memory(device_type)
 
 
-def _inference_cost(model: Any):
+def inference_cost(model: Any, method: Any = None, *, seq_len: int = 512) -> Any:
+    """PSCP's measured inference cost of ``model`` with ``method``'s adapter applied."""
     from peftctl.evaluation.pscp import measure_inference_cost
 
-    return measure_inference_cost(model)
+    extra = method.generation_kwargs(1) if method is not None else {}
+    return measure_inference_cost(model, seq_len=seq_len, forward_kwargs=extra)
 
 
 def _pscp_constants(variant: str):
