@@ -9,6 +9,14 @@ from peftctl.errors import PeftctlError, unknown_name
 SUFFIXES = (".yaml", ".yml")
 
 
+def plugin_recipe_dir(plugin_file: str) -> Path:
+    """A plugin package's ``recipes/``: inside the installed wheel, beside the module
+    ``plugin_file``, or beside ``src/`` in a source checkout."""
+    package = Path(plugin_file).resolve().parent
+    installed = package / "recipes"
+    return installed if installed.is_dir() else package.parent.parent / "recipes"
+
+
 def recipe_index() -> dict[str, Path]:
     """``{name: path}`` of every recipe in the plugins' recipe directories (first one wins)."""
     from peftctl.plugin_manager import get_plugins

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from peftctl import hookimpl
+from peftctl.recipes.finder import plugin_recipe_dir
 from peftctl.specs import MethodSpec
 
 
@@ -22,13 +21,6 @@ def peftctl_register_methods() -> list[MethodSpec]:
     ]
 
 
-def recipe_dir() -> Path:
-    """``recipes/`` inside the installed wheel, or beside ``src/`` in a source checkout."""
-    package = Path(__file__).resolve().parent
-    installed = package / "recipes"
-    return installed if installed.is_dir() else package.parent.parent / "recipes"
-
-
 @hookimpl
 def peftctl_recipe_dirs() -> list[str]:
-    return [str(recipe_dir())]
+    return [str(plugin_recipe_dir(__file__))]
