@@ -46,3 +46,38 @@ def make_plugin_dist(tmp_path, monkeypatch) -> Callable[..., Path]:
         return site
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> str:
+    """A tiny model + tokenizer on disk, trained on SST-2 sentences (for the CLI)."""
+    import json
+    import os
+    from pathlib import Path
+
+    from tests.training.tiny import save_tiny_model
+
+    data = Path(os.environ["PEFTCTL_DATA_DIR"]) / "sst2" / "train.jsonl"
+    with data.open() as handle:
+        texts = [json.loads(next(handle))["sentence"] for _ in range(2000)]
+    texts += ["negative positive Classify the sentiment user assistant system"] * 20
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"), texts)
+
+
+@pytest.fixture
+def cli(capsys) -> Callable[..., tuple[int, str, str]]:
+    """Run ``peftctl *argv`` in-process as a fresh process would: (exit code, stdout, stderr)."""
+    from peftctl.cli import main
+    from peftctl.plugin_manager import get_plugins
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        get_plugins.cache_clear()
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -36,7 +36,15 @@ def _root(
 
 
 def _register_commands() -> None:
-    from peftctl.cli import datasets_cmd, eval_cmd, listing, merge_cmd, scaffold_cmd, train_cmd
+    from peftctl.cli import (
+        bench_cmd,
+        datasets_cmd,
+        eval_cmd,
+        listing,
+        merge_cmd,
+        scaffold_cmd,
+        train_cmd,
+    )
 
     listing.register(app)
     train_cmd.register(app)
@@ -44,6 +52,7 @@ def _register_commands() -> None:
     eval_cmd.register(app)
     merge_cmd.register(app)
     scaffold_cmd.register(app)
+    bench_cmd.register(app)
 
 
 _register_commands()

@@ -373,7 +373,8 @@ class Trainer:
         saved = ckpt.read_state(folder)
         self.acc.load_state(str(folder))
         self.state = TrainState(**saved)
-        if self.state.step >= self.total_steps:
+        finished = (self.output_dir / "run.json").is_file()
+        if self.state.step >= self.total_steps and finished:  # else: killed before the end
             raise PeftctlError(
                 f"checkpoint {folder} is at step {self.state.step}, the run ends at step "
                 f"{self.total_steps}; raise train.max_steps or train.epochs to train further"

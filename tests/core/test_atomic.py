@@ -28,3 +28,9 @@ def test_failure_midway_keeps_the_old_file_and_no_temp(tmp_path):
         atomic.write_jsonl_atomic(target, records())
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["p.jsonl"]
+
+
+def test_writes_bytes(tmp_path):
+    atomic.write_bytes_atomic(tmp_path / "sub" / "b.png", b"\x89PNG\r\n")
+    assert (tmp_path / "sub" / "b.png").read_bytes() == b"\x89PNG\r\n"
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["b.png"]

@@ -1,0 +1,161 @@
+"""A bench spec expanded into cells: one ordinary ``peftctl train`` recipe per
+(method, lr, dataset, seed). A cell's id is a stable hash of its resolved recipe. No torch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from peftctl.bench.spec import BenchSpec, DatasetEntry, MethodEntry
+from peftctl.config import typed
+from peftctl.config.recipe import build_recipe, read_yaml
+from peftctl.config.schema import RecipeConfig
+from peftctl.errors import PeftctlError
+
+# What every cell trains with unless the spec's train section says otherwise: a resumable
+# checkpoint now and then, no periodic eval (the budget goes to training).
+TRAIN_DEFAULTS: dict[str, Any] = {"save_every": 50, "eval_every": 0}
+# Not part of a cell's identity: where data is read from does not change the experiment.
+_UNHASHED = (("dataset", "data_dir"), ("output_dir",))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the comparison."""
+
+    id: str
+    label: str
+    method: str
+    dataset: str
+    seed: int
+    lr: float
+    lr_swept: bool  # the method lists several lrs: this cell competes for its (label, data, seed)
+    recipe: RecipeConfig = field(compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """Directory name: readable, and unique through the id."""
+        return f"{self.label}-{self.dataset}-s{self.seed}-lr{self.lr:g}-{self.id[:8]}"
+
+    @property
+    def group(self) -> tuple[str, str, int]:
+        """Cells of one group differ only in lr; the best validation score is reported."""
+        return (self.label, self.dataset, self.seed)
+
+    def identity(self) -> dict[str, Any]:
+        """What the state and result files say about the cell."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "label": self.label,
+            "method": self.method,
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "lr": self.lr,
+            "lr_swept": self.lr_swept,
+        }
+
+
+def expand(spec: BenchSpec) -> list[Cell]:
+    """Every cell of ``spec``: seeds outermost, so a whole seed's table fills in first."""
+    cells = []
+    for seed in spec.seeds:
+        for dataset in spec.dataset_entries:
+            for method in spec.method_entries:
+                for lr in method.lrs or (None,):
+                    cells.append(_cell(spec, method, dataset, seed, lr))
+    return cells
+
+
+def cell_recipe_data(
+    spec: BenchSpec, method: MethodEntry, dataset: DatasetEntry, seed: int, lr: float | None
+) -> dict[str, Any]:
+    """The recipe mapping of one cell (see ``docs/bench.md``, "How a cell's recipe is made")."""
+    base_method, base_lr = method_defaults(method.name, dataset.name)
+    train = {**TRAIN_DEFAULTS, **spec.train, **_budget(spec)}
+    if base_lr is not None and "lr" not in spec.train:
+        train["lr"] = base_lr
+    if lr is not None:
+        train["lr"] = lr
+    return {
+        "model": {"name": spec.model},
+        "method": {**base_method, **method.options, "name": method.name},
+        "dataset": {**spec.dataset, **dataset.options, "name": dataset.name},
+        "train": train,
+        "eval": {**spec.eval, **dataset.eval, "after_train": True},
+        "seed": seed,
+        "output_dir": "cell",
+    }
+
+
+def method_defaults(method: str, dataset: str) -> tuple[dict[str, Any], float | None]:
+    """The method's own tuned settings: the ``method`` section and ``train.lr`` of its
+    shipped recipe ``<method>_<dataset>`` (else ``<method>_sst2``); nothing when it has none."""
+    from peftctl.recipes.finder import recipe_index
+
+    index = recipe_index()
+    path = index.get(f"{method}_{dataset}") or index.get(f"{method}_sst2")
+    if path is None:
+        return {}, None
+    data = read_yaml(path)
+    section = dict(data.get("method") or {})
+    if section.get("name", method) != method:
+        return {}, None
+    lr = (data.get("train") or {}).get("lr")
+    return section, float(lr) if lr is not None else None
+
+
+def recipe_hash(config: RecipeConfig) -> str:
+    """A stable id of what a recipe trains and evaluates."""
+    plain = typed.to_plain(config)
+    for path in _UNHASHED:
+        node = plain
+        for key in path[:-1]:
+            node = node[key]
+        node.pop(path[-1], None)
+    text = json.dumps(plain, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _cell(
+    spec: BenchSpec, method: MethodEntry, dataset: DatasetEntry, seed: int, lr: float | None
+) -> Cell:
+    data = cell_recipe_data(spec, method, dataset, seed, lr)
+    where = f"cell {method.label} x {dataset.name} (seed {seed})"
+    try:
+        config = build_recipe(data)
+    except PeftctlError as error:
+        raise PeftctlError(f"{where}: {error}") from None
+    _check_eval_mode(config, where)
+    return Cell(
+        id=recipe_hash(config),
+        label=method.label,
+        method=method.name,
+        dataset=str(config.dataset.name),
+        seed=seed,
+        lr=config.train.lr,
+        lr_swept=len(method.lrs) > 1,
+        recipe=config,
+    )
+
+
+def _budget(spec: BenchSpec) -> dict[str, int]:
+    if spec.budget.max_steps:
+        return {"max_steps": spec.budget.max_steps, "epochs": 1}
+    return {"max_steps": 0, "epochs": spec.budget.epochs}
+
+
+def _check_eval_mode(config: RecipeConfig, where: str) -> None:
+    """Rank mode needs verbalizers: say so now, not after training."""
+    if config.eval.mode != "rank" or config.dataset.is_user_dataset:
+        return
+    from peftctl.plugin_manager import get_plugins
+
+    spec = get_plugins().datasets.get(str(config.dataset.name))
+    if spec.task != "classification":
+        raise PeftctlError(
+            f"{where}: eval.mode=rank needs a classification dataset and {spec.name} is "
+            f"{spec.task}; give it its own mode: {{name: {spec.name}, eval: {{mode: generate}}}}"
+        )

@@ -1,0 +1,143 @@
+"""`peftctl bench run` end to end on a tiny model: cells are ordinary run directories, a failed
+cell is recorded and retried, finished cells are skipped, an interrupted cell resumes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from peftctl.bench.store import BenchDir, cell_records, set_state
+
+
+def write_spec(folder: Path, model: str, **changes) -> Path:
+    spec = {
+        "model": model,
+        "methods": [
+            "lora",
+            {"name": "ia3", "lr": [1e-3, 3e-2]},
+            {"name": "lora", "label": "lora-broken", "target_modules": ["nosuch_proj"]},
+        ],
+        "datasets": ["sst2"],
+        "seeds": [0],
+        "budget": {"max_steps": 2},
+        "train": {"batch_size": 4, "save_every": 1},
+        "dataset": {"max_train_samples": 8, "max_eval_samples": 8, "cutoff_len": 64},
+        "eval": {"mode": "rank", "batch_size": 8},
+        **changes,
+    }
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "peftctl", "bench", *args]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ})
+
+
+@pytest.fixture(scope="module")
+def finished_bench(tmp_path_factory, tiny_model_dir):
+    """A bench of 4 cells (one broken) run once; (spec path, bench dir, first run)."""
+    folder = tmp_path_factory.mktemp("bench")
+    spec = write_spec(folder, tiny_model_dir)
+    out = folder / "out"
+    first = bench("run", str(spec), "-o", str(out), "-q")
+    return spec, out, first
+
+
+def by_label(out: Path) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for record in cell_records(BenchDir(out)):
+        found.setdefault(record["label"], []).append(record)
+    return found
+
+
+def test_a_failed_cell_is_recorded_and_the_others_finish(finished_bench):
+    _, out, first = finished_bench
+    assert first.returncode == 1, first.stderr
+    assert "1 cells failed" in first.stderr and "bench status" in first.stderr
+    assert "done: 3 finished, 1 failed, 0 already done" in first.stdout
+    cells = by_label(out)
+    (broken,) = cells["lora-broken"]
+    assert broken["status"] == "failed"
+    assert "nosuch_proj" in broken["error"] and "\n" not in broken["error"]
+    assert [r["status"] for r in cells["lora"] + cells["ia3"]] == ["finished"] * 3
+
+
+def test_each_cell_is_an_ordinary_run_directory(finished_bench):
+    _, out, _ = finished_bench
+    for record in by_label(out)["ia3"]:
+        run = Path(record["run_dir"])
+        for name in ("recipe.yaml", "run.json", "metrics.json", "predictions.jsonl", "adapter"):
+            assert (run / name).exists(), name
+        assert record["trainable_params"] > 0 and record["adapter_bytes"] > 0
+        assert record["steps"] == 2 and record["test_is_eval"] is True
+        assert record["eval"]["examples"] == 8 and record["primary_metric"] == "accuracy"
+        assert set(record["forgetting"]) >= {"base_loss", "adapted_loss", "increase", "text"}
+        assert record["pscp"] is not None and record["peak_rss_bytes"] > 0
+        recipe = yaml.safe_load((run / "recipe.yaml").read_text())
+        assert recipe["train"]["lr"] == record["lr"] and recipe["seed"] == 0
+
+
+def test_results_csv_has_a_row_per_cell_and_the_lr_choice(finished_bench):
+    _, out, _ = finished_bench
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["label"] for r in rows) == ["ia3", "ia3", "lora", "lora-broken"]
+    ia3 = [r for r in rows if r["label"] == "ia3"]
+    best = max(ia3, key=lambda r: (float(r["eval_primary"]), -float(r["lr"])))
+    assert [r["selected"] for r in ia3].count("True") == 1
+    assert next(r for r in ia3 if r["selected"] == "True")["lr"] == best["lr"]
+    assert (out / "summary.md").is_file() and (out / "table.tex").is_file()
+
+
+def test_status_lists_every_cell(finished_bench, cli):
+    _, out, _ = finished_bench
+    code, text, _ = cli("bench", "status", str(out), "--json")
+    rows = json.loads(text)
+    assert code == 0 and len(rows) == 4
+    assert sorted(r["status"] for r in rows) == ["failed", "finished", "finished", "finished"]
+
+
+def test_a_second_run_retries_only_the_failed_cell(finished_bench):
+    spec, out, _ = finished_bench
+    before = {r["name"]: BenchDir(out).read_state(r["name"]) for r in cell_records(BenchDir(out))}
+    second = bench("run", str(spec), "-o", str(out), "-q")
+    assert second.returncode == 1
+    assert "done: 0 finished, 1 failed, 3 already done" in second.stdout
+    for name, state in before.items():
+        after = BenchDir(out).read_state(name)
+        expected = state["attempts"] + (1 if "broken" in name else 0)
+        assert after["attempts"] == expected, name
+
+
+def test_an_interrupted_cell_resumes_from_its_checkpoint(finished_bench):
+    spec, out, _ = finished_bench
+    store = BenchDir(out)
+    (lora,) = by_label(out)["lora"]
+    run = Path(lora["run_dir"])
+    for name in ("run.json", "metrics.json", "result.json"):
+        (run / name).unlink()
+    for path in ["adapter", "checkpoints/step-00000002"]:
+        subprocess.run(["rm", "-rf", str(run / path)], check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    set_state(store.state_path(lora["name"]), status="running", pid=int(dead))
+    assert store.status(lora["name"]) == "interrupted"
+    spec_only_lora = ["methods=[lora]"]
+    third = bench("run", str(spec), *spec_only_lora, "-o", str(out), "-q")
+    assert third.returncode == 0, third.stderr
+    assert "done: 1 finished, 0 failed, 0 already done" in third.stdout
+    card = json.loads((run / "run.json").read_text())
+    assert card["resumed_from"].endswith("step-00000001")
+    assert card["training"]["steps"] == 2 and (run / "result.json").is_file()
+    again = bench("run", str(spec), *spec_only_lora, "-o", str(out), "-q")
+    assert again.returncode == 0 and "done: 0 finished, 0 failed, 1 already done" in again.stdout
