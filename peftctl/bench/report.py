@@ -280,9 +280,15 @@ def report_notes(
 ) -> list[str]:
     """What a reader must know to trust the tables: shared splits, chosen lrs, missing seeds,
     partial averages and failed cells."""
+    swept = {row.dataset for row in rows if row.lr_swept}
     notes = [
-        f"{dataset}: the test split is the eval split, so lr selection and the reported score "
-        "use the same examples (the score is optimistic)."
+        f"{dataset}: the test split is the eval split"
+        + (
+            ", so lr selection and the reported score use the same examples (optimistic for "
+            "the methods whose lr was swept)."
+            if dataset in swept
+            else " (no labelled test split): scores are eval-split scores."
+        )
         for dataset in _ordered(row.dataset for row in rows if row.test_is_eval)
     ]
     notes += [_lr_note(row, records) for row in rows if row.lr_swept and row.n]

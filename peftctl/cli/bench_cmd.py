@@ -172,7 +172,8 @@ def _load(spec: str, overrides: list[str] | None, output_dir: str | None):
     root = Path(output_dir).expanduser() if output_dir else default_output_dir(str(find_spec(spec)))
     if root.exists() and not root.is_dir():
         raise PeftctlError(f"--output-dir {root} is a file; pass a directory")
-    if root.is_dir() and any(root.iterdir()) and not (root / BENCH_FILE).is_file():
+    ours = (root / BENCH_FILE).is_file() or (root / "probes").is_dir()
+    if root.is_dir() and any(root.iterdir()) and not ours:
         raise PeftctlError(
             f"--output-dir {root} holds files but is not a bench directory; choose another"
         )

@@ -141,3 +141,29 @@ def test_an_interrupted_cell_resumes_from_its_checkpoint(finished_bench):
     assert card["training"]["steps"] == 2 and (run / "result.json").is_file()
     again = bench("run", str(spec), *spec_only_lora, "-o", str(out), "-q")
     assert again.returncode == 0 and "done: 0 finished, 0 failed, 1 already done" in again.stdout
+
+
+def test_plan_estimates_each_cell_from_a_cached_probe(tmp_path, tiny_model_dir):
+    spec = write_spec(tmp_path, tiny_model_dir, methods=["lora"], seeds=[0, 1])
+    out = tmp_path / "out"
+    first = bench("plan", str(spec), "-o", str(out), "--json")
+    assert first.returncode == 0, first.stderr
+    rows = json.loads(first.stdout)
+    assert [r["steps"] for r in rows] == [2, 2]
+    assert all(r["est. minutes"] > 0 and r["est. peak GB"] > 0.1 for r in rows)
+    assert len(list((out / "probes").glob("*.json"))) == 1  # seeds share one probe
+    again = bench("plan", str(spec), "-o", str(out), "budget.max_steps=200")
+    assert again.returncode == 0 and "probing" not in again.stdout  # cached
+    assert "estimate" in again.stdout and "for 2 cells" in again.stdout
+
+
+def test_progress_eta_is_measured_cell_time_times_cells_left_over_parallel():
+    from peftctl.bench.progress import BenchProgress
+
+    progress = BenchProgress(total=5, parallel=2, quiet=True)
+    assert progress.eta_seconds() is None
+    progress.finished("a", "finished", 10.0, "")
+    progress.finished("b", "finished", 20.0, "")
+    progress.finished("c", "failed", 1.0, "")
+    assert progress.eta_seconds() == 15.0 * 2 / 2
+    assert progress.summary() == "done 2, failed 1, running 0, ETA 0m15s"
