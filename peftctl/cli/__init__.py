@@ -44,6 +44,7 @@ def _register_commands() -> None:
         merge_cmd,
         scaffold_cmd,
         train_cmd,
+        ui_cmd,
     )
 
     listing.register(app)
@@ -53,6 +54,7 @@ def _register_commands() -> None:
     merge_cmd.register(app)
     scaffold_cmd.register(app)
     bench_cmd.register(app)
+    ui_cmd.register(app)
 
 
 _register_commands()

@@ -17,6 +17,7 @@ SCHEDULERS = (
 )
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 EVAL_MODES = ("generate", "rank")
+REPORT_TO = ("none", "tensorboard", "wandb", "mlflow")
 EVAL_SPLITS = ("eval", "test")
 
 
@@ -92,6 +93,14 @@ class TrainConfig:
     early_stopping_patience: int = field(
         default=0,
         metadata={"help": "Stop after N evals without improvement; 0 = never.", "min": 0},
+    )
+    report_to: str = field(
+        default="none",
+        metadata={
+            "help": "Also log to an experiment tracker through accelerate (tensorboard writes "
+            "to output_dir/tracking; wandb and mlflow need their package and login).",
+            "choices": REPORT_TO,
+        },
     )
     log_every: int = field(
         default=1, metadata={"help": "Write a log.jsonl record every N steps.", "min": 1}

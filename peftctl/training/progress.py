@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,21 @@ class RunLog:
     """Records of logged steps, rewritten atomically to ``log.jsonl`` (a killed run keeps a
     complete file) at most every few seconds and whenever :meth:`flush` is called."""
 
-    def __init__(self, path: Path | None, records: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        records: list[dict[str, Any]] | None = None,
+        sink: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.path = path
         self.records: list[dict[str, Any]] = list(records or [])
+        self._sink = sink  # also sends each record elsewhere (experiment trackers)
         self._last_flush = time.monotonic()
 
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(record)
+        if self._sink is not None:
+            self._sink(record)
         if time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 

@@ -54,7 +54,13 @@ def run_training(
     warning = precision_warning(precision, device_type)
     if warning and state.is_main_process:
         print(f"warning: {warning}")
-    accelerator = Accelerator(cpu=on_cpu, mixed_precision=MIXED_PRECISION[precision])
+    accelerator = Accelerator(
+        cpu=on_cpu,
+        mixed_precision=MIXED_PRECISION[precision],
+        **tracking(config, out),
+    )
+    if config.train.report_to != "none":
+        accelerator.init_trackers(out.name, config=_flat_config(config))
     if state.is_main_process:
         write_text_atomic(out / "recipe.yaml", dump_recipe(config, command_line()))
 
@@ -80,7 +86,11 @@ def run_training(
         accelerator=accelerator,
         quiet=quiet,
     )
-    result = trainer.fit(resume_from=resume_from)
+    try:
+        result = trainer.fit(resume_from=resume_from)
+    finally:
+        if config.train.report_to != "none":
+            accelerator.end_training()
     card = {
         "status": "early_stopped" if result.stopped_early else "finished",
         "command": command_line(),
@@ -133,6 +143,34 @@ def _evaluate_run(config: RecipeConfig, out: Path, *, quiet: bool) -> dict[str, 
     result = evaluate(run_config, candidates, quiet=quiet)[0]
     keep = ("mode", "split", "examples", "invalid_rate", "examples_per_second")
     return {"metrics": result.metrics, **{key: result.summary[key] for key in keep}}
+
+
+def tracking(config: RecipeConfig, out: Path) -> dict[str, Any]:
+    """Accelerator arguments for ``train.report_to`` (tensorboard: ``out/tracking``)."""
+    import importlib.util
+
+    tracker = config.train.report_to
+    if tracker == "none":
+        return {}
+    if importlib.util.find_spec(tracker) is None:
+        raise PeftctlError(
+            f"train.report_to={tracker} needs the {tracker} package: pip install {tracker} "
+            "(or set train.report_to=none)"
+        )
+    return {"log_with": tracker, "project_dir": str(out / "tracking")}
+
+
+def _flat_config(config: RecipeConfig) -> dict[str, Any]:
+    """The recipe as flat scalar hyper-parameters (what trackers accept)."""
+    from peftctl.config import typed
+
+    flat: dict[str, Any] = {}
+    for section, values in typed.to_plain(config).items():
+        items = values.items() if isinstance(values, dict) else [("", values)]
+        for key, value in items:
+            name = f"{section}.{key}" if key else section
+            flat[name] = value if isinstance(value, (int, float, str, bool)) else str(value)
+    return flat
 
 
 def _resume_point(out: Path) -> Path:

@@ -202,7 +202,9 @@ class Trainer:
         if resume_from is not None:
             self._resume(resume_from)
         log = RunLog(
-            self.output_dir / "log.jsonl" if self.acc.is_main_process else None, self.state.log
+            self.output_dir / "log.jsonl" if self.acc.is_main_process else None,
+            self.state.log,
+            sink=self._track if self.cfg.report_to != "none" else None,
         )
         self.state.log = log.records
         progress = Progress(
@@ -251,6 +253,11 @@ class Trainer:
             stopped_early=self.state.stopped_early,
             batching=self.batching,
         )
+
+    def _track(self, record: dict[str, Any]) -> None:
+        """Send a log record's numbers to the accelerate trackers (``train.report_to``)."""
+        values = {k: v for k, v in record.items() if k != "step" and isinstance(v, (int, float))}
+        self.acc.log(values, step=record["step"])
 
     def _train_step(self) -> tuple[float, int, float | None]:
         """One optimiser step over this process's micro-batches; returns global figures."""

@@ -9,38 +9,24 @@ import sys
 import pytest
 
 from peftctl import __version__
-from peftctl.cli import main
-from peftctl.plugin_manager import get_plugins
 
 HEAVY_MODULES = ["torch", "transformers", "peft", "adapters", "datasets", "accelerate", "sklearn"]
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run ``peftctl argv`` in-process, as a fresh process would; return (code, stdout, stderr)."""
-    get_plugins.cache_clear()
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+def test_version(cli):
+    assert cli("--version") == (0, f"peftctl {__version__}\n", "")
 
 
-def test_version(capsys):
-    assert run(["--version"], capsys) == (0, f"peftctl {__version__}\n", "")
-
-
-def test_help_lists_the_commands(capsys):
-    code, out, _ = run(["--help"], capsys)
+def test_help_lists_the_commands(cli):
+    code, out, _ = cli("--help")
     assert code == 0
     for command in ("list-methods", "list-datasets", "list-metrics", "plugins"):
         assert command in out
 
 
 @pytest.mark.parametrize("command", ["list-methods", "list-datasets", "list-metrics"])
-def test_listing_json_has_the_promised_fields(command, capsys):
-    code, out, err = run([command, "--json"], capsys)
+def test_listing_json_has_the_promised_fields(command, cli):
+    code, out, err = cli(command, "--json")
     assert (code, err) == (0, "")
     records = json.loads(out)
     assert records, "every listing has at least one built-in entry"
@@ -48,57 +34,57 @@ def test_listing_json_has_the_promised_fields(command, capsys):
         assert {"name", "package", "version", "summary"} <= record.keys()
 
 
-def test_list_methods_json_has_category_and_lora(capsys):
-    _, out, _ = run(["list-methods", "--json"], capsys)
+def test_list_methods_json_has_category_and_lora(cli):
+    _, out, _ = cli("list-methods", "--json")
     lora = next(m for m in json.loads(out) if m["name"] == "lora")
     assert lora["category"] == "reparameterised"
     assert lora["package"] == "peftctl" and lora["version"] == __version__
 
 
-def test_list_methods_table_and_category_filter(capsys):
-    code, out, _ = run(["list-methods", "--category", "reparameterised"], capsys)
+def test_list_methods_table_and_category_filter(cli):
+    code, out, _ = cli("list-methods", "--category", "reparameterised")
     assert code == 0 and "lora" in out
-    _, out, _ = run(["list-methods", "--category", "baseline", "--json"], capsys)
+    _, out, _ = cli("list-methods", "--category", "baseline", "--json")
     assert all(m["category"] == "baseline" for m in json.loads(out))
 
 
-def test_bad_category_is_one_line_exit_2(capsys):
-    code, out, err = run(["list-methods", "--category", "magic"], capsys)
+def test_bad_category_is_one_line_exit_2(cli):
+    code, out, err = cli("list-methods", "--category", "magic")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: --category must be one of")
 
 
-def test_broken_plugin_warns_once_and_listing_still_works(make_plugin_dist, capsys):
+def test_broken_plugin_warns_once_and_listing_still_works(make_plugin_dist, cli):
     make_plugin_dist(
         "peftctl-kaput",
         "0.1",
         {"kaput": "kaput_mod"},
         {"kaput_mod.py": "raise ImportError('needs libfoo')\n"},
     )
-    code, out, err = run(["list-methods", "--json"], capsys)
+    code, out, err = cli("list-methods", "--json")
     assert code == 0 and "lora" in {m["name"] for m in json.loads(out)}
     assert err == (
         'warning: failed to load plugin "peftctl-kaput" (kaput = kaput_mod): '
         "ImportError: needs libfoo\n"
     )
-    code, out, _ = run(["plugins", "--json"], capsys)
+    code, out, _ = cli("plugins", "--json")
     kaput = next(p for p in json.loads(out) if p["name"] == "kaput")
     assert (kaput["status"], kaput["package"]) == ("failed", "peftctl-kaput")
 
 
-def test_duplicate_method_is_a_one_line_error(make_plugin_dist, capsys):
+def test_duplicate_method_is_a_one_line_error(make_plugin_dist, cli):
     code = (
         "from peftctl import hookimpl\nfrom peftctl.specs import MethodSpec\n"
         "@hookimpl\ndef peftctl_register_methods():\n"
         "    return [MethodSpec(name='lora', summary='', category='additive', impl='m:a')]\n"
     )
     make_plugin_dist("peftctl-clash", "0.1", {"clash": "clash_mod"}, {"clash_mod.py": code})
-    exit_code, _, err = run(["list-methods"], capsys)
+    exit_code, _, err = cli("list-methods")
     assert exit_code == 2 and err.count("\n") == 1
     assert "registered by both" in err and "peftctl-clash" in err
 
 
-def test_disable_plugins_env(make_plugin_dist, monkeypatch, capsys):
+def test_disable_plugins_env(make_plugin_dist, monkeypatch, cli):
     make_plugin_dist(
         "peftctl-extra",
         "0.1",
@@ -112,17 +98,17 @@ def test_disable_plugins_env(make_plugin_dist, monkeypatch, capsys):
             )
         },
     )
-    _, out, _ = run(["list-methods", "--json"], capsys)
+    _, out, _ = cli("list-methods", "--json")
     assert "extra" in {m["name"] for m in json.loads(out)}
     monkeypatch.setenv("PEFTCTL_DISABLE_PLUGINS", "extra")
-    _, out, _ = run(["list-methods", "--json"], capsys)
+    _, out, _ = cli("list-methods", "--json")
     assert "extra" not in {m["name"] for m in json.loads(out)}
-    _, out, _ = run(["plugins", "--json"], capsys)
+    _, out, _ = cli("plugins", "--json")
     assert {p["name"]: p["status"] for p in json.loads(out)}["extra"] == "disabled"
 
 
-def test_unknown_command_exits_2(capsys):
-    code, _, err = run(["list-metods"], capsys)
+def test_unknown_command_exits_2(cli):
+    code, _, err = cli("list-metods")
     assert code == 2 and "Did you mean 'list-methods'" in err
 
 

@@ -12,20 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from peftctl.cli import main
-from peftctl.plugin_manager import get_plugins
 from tests.core.test_cli import HEAVY_MODULES, LAZY_PROBE
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    get_plugins.cache_clear()
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def venv_python(path: Path) -> Path:
@@ -50,9 +37,9 @@ def check(argv: list, env: dict[str, str]) -> str:
     return result.stdout
 
 
-def test_scaffold_installs_lists_and_passes_its_own_tests(tmp_path, capsys):
+def test_scaffold_installs_lists_and_passes_its_own_tests(tmp_path, cli):
     package = tmp_path / "peftctl-scaffolded"
-    code, out, err = run(["new-method", "scaffolded", "--dir", str(package)], capsys)
+    code, out, err = cli("new-method", "scaffolded", "--dir", str(package))
     assert code == 0, err
     assert f"wrote {package}/" in out
     python = venv_python(tmp_path / "venv")
@@ -105,16 +92,16 @@ def test_a_name_containing_the_placeholder_is_replaced_once():
         ("lora", "method 'lora' already exists (peftctl "),
     ],
 )
-def test_bad_or_taken_name_is_one_line(tmp_path, capsys, name, message):
-    code, out, err = run(["new-method", name, "--dir", str(tmp_path / "pkg")], capsys)
+def test_bad_or_taken_name_is_one_line(tmp_path, cli, name, message):
+    code, out, err = cli("new-method", name, "--dir", str(tmp_path / "pkg"))
     assert (code, out) == (2, "") and message in err and err.count("\n") == 1
     assert not (tmp_path / "pkg").exists()
 
 
-def test_occupied_directory_is_refused(tmp_path, capsys):
+def test_occupied_directory_is_refused(tmp_path, cli):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "mine.txt").write_text("x")
-    code, _, err = run(["new-method", "fresh", "--dir", str(tmp_path / "pkg")], capsys)
+    code, _, err = cli("new-method", "fresh", "--dir", str(tmp_path / "pkg"))
     assert code == 2 and "already exists and is not empty" in err
     assert [p.name for p in (tmp_path / "pkg").iterdir()] == ["mine.txt"]
 

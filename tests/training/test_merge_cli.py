@@ -12,23 +12,11 @@ import pytest
 import torch
 import yaml
 
-from peftctl.cli import main
 from peftctl.plugin_manager import get_plugins
 from tests.core.test_cli import HEAVY_MODULES, LAZY_PROBE
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    get_plugins.cache_clear()
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def train(recipe: str, model_dir: str, out: Path, capsys) -> None:
+def train(recipe: str, model_dir: str, out: Path, cli) -> None:
     overrides = [
         f"model.name={model_dir}",
         f"output_dir={out}",
@@ -44,7 +32,7 @@ def train(recipe: str, model_dir: str, out: Path, capsys) -> None:
         "eval.load_best=false",
         "eval.after_train=false",
     ]
-    code, _, err = run(["train", recipe, *overrides, "--quiet"], capsys)
+    code, _, err = cli("train", recipe, *overrides, "--quiet")
     assert code == 0, err
 
 
@@ -62,12 +50,12 @@ def adapted_logits(run_dir: Path, model_dir: str, ids: torch.Tensor) -> torch.Te
 
 
 @pytest.mark.parametrize("recipe", ["lora_sst2", "freeze_sst2"])
-def test_merged_model_gives_the_adapters_logits(tiny_model_dir, tmp_path, capsys, recipe):
+def test_merged_model_gives_the_adapters_logits(tiny_model_dir, tmp_path, cli, recipe):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     run_dir, out = tmp_path / "run", tmp_path / "merged"
-    train(recipe, tiny_model_dir, run_dir, capsys)
-    code, stdout, err = run(["merge", str(run_dir), str(out)], capsys)
+    train(recipe, tiny_model_dir, run_dir, cli)
+    code, stdout, err = cli("merge", str(run_dir), str(out))
     assert code == 0, err
     assert f"into {out}" in stdout
     assert not (out / "adapter_config.json").exists()  # standalone, no peft needed
@@ -88,21 +76,21 @@ def test_merged_model_gives_the_adapters_logits(tiny_model_dir, tmp_path, capsys
     assert AutoTokenizer.from_pretrained(out)("positive").input_ids
 
 
-def test_existing_output_needs_overwrite_and_dtype_is_kept(tiny_model_dir, tmp_path, capsys):
+def test_existing_output_needs_overwrite_and_dtype_is_kept(tiny_model_dir, tmp_path, cli):
     from safetensors import safe_open
 
     run_dir, out = tmp_path / "run", tmp_path / "merged"
-    train("lora_sst2", tiny_model_dir, run_dir, capsys)
+    train("lora_sst2", tiny_model_dir, run_dir, cli)
     out.mkdir()
     (out / "old.txt").write_text("x")
-    code, _, err = run(["merge", str(run_dir), str(out)], capsys)
+    code, _, err = cli("merge", str(run_dir), str(out))
     assert code == 2 and "is not empty; pass --overwrite" in err
-    code, _, err = run(["merge", str(run_dir), str(out), "--overwrite", "--dtype", "bf16"], capsys)
+    code, _, err = cli("merge", str(run_dir), str(out), "--overwrite", "--dtype", "bf16")
     assert code == 0, err
     assert not (out / "old.txt").exists()
     with safe_open(str(out / "model.safetensors"), "pt") as weights:
         assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.bfloat16}  # noqa: SIM118
-    code, _, err = run(["merge", str(run_dir), str(tmp_path), "--overwrite"], capsys)
+    code, _, err = cli("merge", str(run_dir), str(tmp_path), "--overwrite")
     assert code == 2 and "holds the run" in err
 
 
@@ -118,9 +106,9 @@ def fake_run(folder: Path, method: str, *, adapter: bool = True) -> Path:
 
 
 @pytest.mark.parametrize("method", ["prompt_tuning", "prefix_tuning", "mtp"])
-def test_non_mergeable_method_is_refused_before_loading(tmp_path, capsys, method):
+def test_non_mergeable_method_is_refused_before_loading(tmp_path, cli, method):
     run_dir = fake_run(tmp_path / "run", method)
-    code, out, err = run(["merge", str(run_dir), str(tmp_path / "out")], capsys)
+    code, out, err = cli("merge", str(run_dir), str(tmp_path / "out"))
     assert (code, out) == (2, "")
     assert err.count("\n") == 1
     assert err.startswith(f"error: method '{method}' (prompt-based) cannot be merged")
@@ -144,13 +132,13 @@ def test_refusal_imports_no_heavy_library(tmp_path):
     ],
     ids=["no-adapter", "no-recipe"],
 )
-def test_unfinished_or_missing_run_is_one_line(tmp_path, capsys, make, message):
+def test_unfinished_or_missing_run_is_one_line(tmp_path, cli, make, message):
     run_dir = make(tmp_path / "run")
-    code, _, err = run(["merge", str(run_dir), str(tmp_path / "out"), "--dtype", "fp32"], capsys)
+    code, _, err = cli("merge", str(run_dir), str(tmp_path / "out"), "--dtype", "fp32")
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-def test_unknown_dtype_is_refused(tmp_path, capsys):
+def test_unknown_dtype_is_refused(tmp_path, cli):
     run_dir = fake_run(tmp_path / "run", "lora")
-    code, _, err = run(["merge", str(run_dir), str(tmp_path / "out"), "--dtype", "int8"], capsys)
+    code, _, err = cli("merge", str(run_dir), str(tmp_path / "out"), "--dtype", "int8")
     assert code == 2 and "--dtype must be one of fp32, bf16, fp16" in err

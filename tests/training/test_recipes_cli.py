@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from peftctl.cli import main
 from peftctl.config.recipe import build_recipe, dump_recipe, load_recipe
 from peftctl.errors import PeftctlError
 from peftctl.methods.lora.config import LoraConfig
@@ -19,17 +18,6 @@ from peftctl.recipes.finder import recipe_index
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ["torch", "transformers", "peft", "accelerate", "datasets", "numpy"]
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    get_plugins.cache_clear()
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("name", sorted(recipe_index()))
@@ -88,11 +76,11 @@ def test_resolved_recipe_round_trips(tmp_path):
     assert yaml.safe_load(path.read_text())["method"]["alpha"] == 32
 
 
-def test_validate_command(capsys):
-    code, out, err = run(["validate", "lora_sst2", "train.max_steps=3"], capsys)
+def test_validate_command(cli):
+    code, out, err = cli("validate", "lora_sst2", "train.max_steps=3")
     assert code == 0, err
     assert out.startswith("ok: ") and "method lora" in out
-    code, out, err = run(["validate", "lora_sst2", "train.max_step=3"], capsys)
+    code, out, err = cli("validate", "lora_sst2", "train.max_step=3")
     assert code == 2 and out == ""
     assert err == (
         "error: unknown key 'train.max_step' (did you mean 'max_steps'?); 'train' accepts: "
@@ -114,28 +102,28 @@ def test_validate_never_imports_torch():
     assert "r: 4" in result.stdout
 
 
-def test_recipes_list_and_cp(tmp_path, capsys):
-    code, out, _ = run(["recipes", "list", "--json"], capsys)
+def test_recipes_list_and_cp(tmp_path, cli):
+    code, out, _ = cli("recipes", "list", "--json")
     assert code == 0
     rows = {row["name"]: row for row in json.loads(out)}
     assert rows["lora_sst2"]["command"] == "peftctl train lora_sst2"
     assert (rows["lora_sst2"]["method"], rows["lora_sst2"]["dataset"]) == ("lora", "sst2")
 
-    assert run(["recipes", "cp", "lora_sst2", str(tmp_path)], capsys)[0] == 0
+    assert cli("recipes", "cp", "lora_sst2", str(tmp_path))[0] == 0
     copied = tmp_path / "lora_sst2.yaml"
     assert copied.read_text() == recipe_index()["lora_sst2"].read_text()
-    code, _, err = run(["recipes", "cp", "lora_sst2", str(copied)], capsys)
+    code, _, err = cli("recipes", "cp", "lora_sst2", str(copied))
     assert code == 2 and "exists; pass --force" in err
-    code, _, err = run(["recipes", "cp", "lora_sst", str(tmp_path / "x.yaml")], capsys)
+    code, _, err = cli("recipes", "cp", "lora_sst", str(tmp_path / "x.yaml"))
     assert code == 2 and "did you mean 'lora_sst2'" in err
 
 
-def test_a_recipe_path_works_like_a_name(tmp_path, capsys):
+def test_a_recipe_path_works_like_a_name(tmp_path, cli):
     path = tmp_path / "mine.yaml"
     path.write_text("method:\n  name: lora\n  r: 2\ntrain:\n  lr: 1e-3\n")
     config = load_recipe(str(path))
     assert (config.method.r, config.train.lr) == (2, 1e-3)
-    code, _, err = run(["validate", str(tmp_path / "missing.yaml")], capsys)
+    code, _, err = cli("validate", str(tmp_path / "missing.yaml"))
     assert code == 2 and "does not exist" in err
     path.write_text("train:\n  lr: [1\n")
     with pytest.raises(PeftctlError, match=r"mine.yaml:\d+: .*fix the YAML syntax"):

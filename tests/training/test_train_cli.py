@@ -13,9 +13,6 @@ import pytest
 import torch
 import yaml
 
-from peftctl.cli import main
-from peftctl.plugin_manager import get_plugins
-
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -36,20 +33,9 @@ def tiny_overrides(model_dir: str, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    get_plugins.cache_clear()
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_train_writes_every_output(tiny_model_dir, tmp_path, capsys):
+def test_train_writes_every_output(tiny_model_dir, tmp_path, cli):
     out = tmp_path / "run"
-    code, stdout, err = run(["train", "lora_sst2", *tiny_overrides(tiny_model_dir, out)], capsys)
+    code, stdout, err = cli("train", "lora_sst2", *tiny_overrides(tiny_model_dir, out))
     assert code == 0, err
     assert "done: 6 steps" in stdout
     assert {p.name for p in out.iterdir()} == {
@@ -75,14 +61,14 @@ def test_train_writes_every_output(tiny_model_dir, tmp_path, capsys):
     assert not list(out.rglob(".*tmp*"))
 
 
-def test_adapter_loads_with_peft_unchanged(tiny_model_dir, tmp_path, capsys):
+def test_adapter_loads_with_peft_unchanged(tiny_model_dir, tmp_path, cli):
     from peft import PeftModel
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "run"
     overrides = tiny_overrides(tiny_model_dir, out, "train.precision=fp32", "eval.load_best=false")
-    assert run(["train", "lora_sst2", *overrides, "--quiet"], capsys)[0] == 0
+    assert cli("train", "lora_sst2", *overrides, "--quiet")[0] == 0
     model = PeftModel.from_pretrained(
         AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out / "adapter")
     )
@@ -94,24 +80,24 @@ def test_adapter_loads_with_peft_unchanged(tiny_model_dir, tmp_path, capsys):
     assert b.abs().sum() > 0  # trained, not the zero init
 
 
-def test_existing_output_dir_needs_resume_or_overwrite(tiny_model_dir, tmp_path, capsys):
+def test_existing_output_dir_needs_resume_or_overwrite(tiny_model_dir, tmp_path, cli):
     out = tmp_path / "run"
     out.mkdir()
     (out / "old.txt").write_text("x")
     args = ["train", "lora_sst2", *tiny_overrides(tiny_model_dir, out), "--quiet"]
-    code, _, err = run(args, capsys)
+    code, _, err = cli(*args)
     assert code == 2 and "already holds results; pass --resume" in err
-    code, _, err = run([*args, "--resume"], capsys)
+    code, _, err = cli(*args, "--resume")
     assert code == 2 and "--resume: no checkpoint" in err
-    assert run([*args, "--overwrite"], capsys)[0] == 0
+    assert cli(*args, "--overwrite")[0] == 0
     assert not (out / "old.txt").exists()
 
 
-def test_resume_continues_from_the_latest_checkpoint(tiny_model_dir, tmp_path, capsys):
+def test_resume_continues_from_the_latest_checkpoint(tiny_model_dir, tmp_path, cli):
     out = tmp_path / "run"
     base = tiny_overrides(tiny_model_dir, out, "train.precision=fp32")
-    assert run(["train", "lora_sst2", *base, "--quiet"], capsys)[0] == 0
-    code, _, err = run(["train", "lora_sst2", *base, "train.max_steps=9", "--resume"], capsys)
+    assert cli("train", "lora_sst2", *base, "--quiet")[0] == 0
+    code, _, err = cli("train", "lora_sst2", *base, "train.max_steps=9", "--resume")
     assert code == 0, err
     card = json.loads((out / "run.json").read_text())
     assert card["resumed_from"].endswith("step-00000006")
@@ -120,14 +106,12 @@ def test_resume_continues_from_the_latest_checkpoint(tiny_model_dir, tmp_path, c
 
 
 @pytest.mark.parametrize(("fast", "expected"), [(True, "bf16"), (False, "fp32")])
-def test_auto_precision_follows_the_cpu(
-    tiny_model_dir, tmp_path, capsys, monkeypatch, fast, expected
-):
+def test_auto_precision_follows_the_cpu(tiny_model_dir, tmp_path, cli, monkeypatch, fast, expected):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: fast, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: fast, raising=False)
     out = tmp_path / "run"
     overrides = tiny_overrides(tiny_model_dir, out, "train.max_steps=2", "train.save_every=0")
-    assert run(["train", "lora_sst2", *overrides, "--quiet"], capsys)[0] == 0
+    assert cli("train", "lora_sst2", *overrides, "--quiet")[0] == 0
     precision = json.loads((out / "run.json").read_text())["precision"]
     assert precision["chosen"] == expected
     assert precision["cpu"]["amx"] is fast
@@ -172,7 +156,7 @@ def test_two_processes_with_torchrun(tiny_model_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_default_model_lora_sst2_lowers_eval_loss(tmp_path, capsys):
+def test_default_model_lora_sst2_lowers_eval_loss(tmp_path, cli):
     out = tmp_path / "run"
     overrides = [
         f"output_dir={out}",
@@ -181,7 +165,7 @@ def test_default_model_lora_sst2_lowers_eval_loss(tmp_path, capsys):
         "train.eval_every=6",
         "train.save_every=0",
     ]
-    code, _, err = run(["train", "lora_sst2", *overrides, "--quiet"], capsys)
+    code, _, err = cli("train", "lora_sst2", *overrides, "--quiet")
     assert code == 0, err
     evals = [
         json.loads(line)["eval_loss"]
@@ -194,3 +178,34 @@ def test_default_model_lora_sst2_lowers_eval_loss(tmp_path, capsys):
     rows = (out / "predictions.jsonl").read_text().splitlines()
     assert summary["examples"] == len(rows) == 32 and summary["mode"] == "generate"
     assert summary["metrics"]["accuracy"] == sum(json.loads(r)["correct"] for r in rows) / 32
+
+
+def test_report_to_tensorboard_writes_event_files(tiny_model_dir, tmp_path, cli):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    overrides = tiny_overrides(tiny_model_dir, out, "train.report_to=tensorboard")
+    code, _, err = cli("train", "lora_sst2", *overrides, "--quiet")
+    assert code == 0, err
+    events = list((out / "tracking").rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file"
+    accumulator = EventAccumulator(str(events[0].parent))
+    accumulator.Reload()
+    assert {"loss", "eval_loss", "lr"} <= set(accumulator.Tags()["scalars"])
+    assert [e.step for e in accumulator.Scalars("loss")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_report_to_a_missing_tracker_is_one_line(tiny_model_dir, tmp_path, cli):
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is not None:
+        pytest.skip("mlflow is installed here")
+    out = tmp_path / "run"
+    overrides = tiny_overrides(tiny_model_dir, out, "train.report_to=mlflow")
+    code, _, err = cli("train", "lora_sst2", *overrides, "--quiet")
+    assert code == 2
+    assert err == (
+        "error: train.report_to=mlflow needs the mlflow package: pip install mlflow "
+        "(or set train.report_to=none)\n"
+    )
