@@ -1,0 +1,70 @@
+"""`peftctl ui` as a command: its checks, the loopback default, the warning, read-only."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+
+class FakeApp:
+    def __init__(self) -> None:
+        self.launched: dict = {}
+
+    def launch(self, **kwargs) -> None:
+        self.launched = kwargs
+
+
+@pytest.fixture
+def fake_app(monkeypatch):
+    import peftctl.ui.app
+
+    app = FakeApp()
+    built: dict = {}
+
+    def build(roots, *, read_only=False):
+        built.update(roots=roots, read_only=read_only)
+        return app
+
+    monkeypatch.setattr(peftctl.ui.app, "build_app", build)
+    return app, built
+
+
+def test_binds_loopback_by_default_without_a_warning(cli, served, fake_app):
+    app, built = fake_app
+    code, _, err = cli("ui", str(served))
+    assert code == 0 and err == ""
+    assert app.launched["server_name"] == "127.0.0.1" and app.launched["server_port"] == 7860
+    assert built == {"roots": [served], "read_only": False}
+
+
+def test_any_other_address_warns(cli, served, fake_app):
+    app, built = fake_app
+    code, _, err = cli("ui", str(served), "--host", "0.0.0.0", "--read-only", "--port", "9000")
+    assert code == 0 and app.launched["server_name"] == "0.0.0.0"
+    assert err.startswith("warning: serving on 0.0.0.0") and built["read_only"] is True
+
+
+def test_a_missing_folder_is_one_line(cli, tmp_path):
+    code, _, err = cli("ui", str(tmp_path / "nope"))
+    assert (
+        code == 2
+        and err == f"error: {tmp_path / 'nope'} is not a directory; pass a bench or runs folder\n"
+    )
+
+
+def test_without_the_extra_it_says_how_to_get_it(cli, served, monkeypatch):
+    monkeypatch.setitem(sys.modules, "gradio", None)
+    code, _, err = cli("ui", str(served))
+    assert code == 2 and err == "error: peftctl ui needs the web extra: pip install 'peftctl[ui]'\n"
+
+
+def test_read_only_page_has_no_launch_form(served):
+    pytest.importorskip("gradio")
+    from peftctl.ui.app import build_app
+
+    def ids(app) -> set:
+        return {getattr(b, "elem_id", None) for b in app.blocks.values()}
+
+    assert "launch-train" not in ids(build_app([served], read_only=True))
+    assert "launch-train" in ids(build_app([served]))
