@@ -35,8 +35,11 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The core test suite (pass pytest options after --, e.g. ``-- -k plugin -x``)."""
-    install_core(session, "test")
-    session.run("pytest", *session.posargs)
+    # every optional feature is tested: bench executors and plots, the web page (driven by
+    # Playwright on Debian's chromium), experiment trackers
+    install_core(session, "test", "ray", "plots", "ui", "tensorboard")
+    session.install("playwright>=1.40")
+    session.run("pytest", "--durations=15", *session.posargs)
 
 
 @nox.session(default=False)
