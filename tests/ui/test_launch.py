@@ -54,3 +54,24 @@ def test_an_existing_run_name_is_refused(tmp_path):
     (tmp_path / "try1").mkdir()
     with pytest.raises(PeftctlError, match="exists; choose another name"):
         recipe_from_form(FORM, {}, tmp_path)
+
+
+def test_a_bench_is_checked_before_it_starts_and_then_runs(tmp_path, tiny_model_dir):
+    from peftctl.ui.launch import Launcher
+
+    launcher = Launcher(tmp_path)
+    with pytest.raises(PeftctlError, match="unknown key 'budget.tokens'"):
+        launcher.bench("quick", ["budget.tokens=5"])
+    assert launcher.jobs == []
+    overrides = [
+        f"model={tiny_model_dir}",
+        "seeds=[0]",
+        "methods=[lora]",
+        "budget.max_steps=2",
+        "dataset.max_train_samples=16",
+        "dataset.max_eval_samples=8",
+    ]
+    job = launcher.bench("quick", overrides)
+    assert job.process.wait(timeout=300) == 0, job.log.read_text()[-2000:]
+    assert job.state == "finished" and (tmp_path / "bench" / "quick" / "summary.md").is_file()
+    assert "finished" in launcher.status_lines()[0]
