@@ -22,6 +22,7 @@ from typing import Any
 
 from peftctl.atomic import write_json_atomic, write_text_atomic
 from peftctl.errors import PeftctlError
+from peftctl.processes import process_alive
 
 BENCH_FILE = "bench.json"
 RESULT_FILE = "result.json"
@@ -121,15 +122,7 @@ def _alive(state: dict[str, Any]) -> bool:
     if state.get("host") != socket.gethostname():
         return True  # another machine of a Ray cluster: trust its state
     pid = state.get("pid")
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return isinstance(pid, int) and process_alive(pid)
 
 
 def cell_records(bench: BenchDir) -> list[dict[str, Any]]:

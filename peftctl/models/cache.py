@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from peftctl.errors import PeftctlError
+from peftctl.processes import process_alive
 
 CACHE_ENV = "PEFTCTL_CACHE_DIR"
 _SAMPLE_BYTES = 1 << 20
@@ -98,15 +99,5 @@ def _remove_abandoned_builds(target: Path) -> None:
     """Delete temporary build directories of ``target`` whose process no longer runs."""
     for leftover in target.parent.glob(f".{target.name}.*.*"):
         pid = leftover.name.removeprefix(f".{target.name}.").split(".")[0]
-        if leftover.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+        if leftover.is_dir() and pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

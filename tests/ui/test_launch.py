@@ -60,7 +60,7 @@ def test_a_bench_is_checked_before_it_starts_and_then_runs(tmp_path, tiny_model_
     from peftctl.ui.launch import Launcher
 
     launcher = Launcher(tmp_path)
-    with pytest.raises(PeftctlError, match="unknown key 'budget.tokens'"):
+    with pytest.raises(PeftctlError, match=r"unknown key 'budget\.tokens'"):
         launcher.bench("quick", ["budget.tokens=5"])
     assert launcher.jobs == []
     overrides = [
