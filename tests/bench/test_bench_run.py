@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from peftctl.bench.executors import available_cores
 from peftctl.bench.store import BenchDir, cell_records, set_state
 
 
@@ -48,7 +49,7 @@ def finished_bench(tmp_path_factory, tiny_model_dir):
     folder = tmp_path_factory.mktemp("bench")
     spec = write_spec(folder, tiny_model_dir)
     out = folder / "out"
-    first = bench("run", str(spec), "-o", str(out), "-q")
+    first = bench("run", str(spec), "-o", str(out), "-q", "--jobs", "2")
     return spec, out, first
 
 
@@ -82,6 +83,7 @@ def test_each_cell_is_an_ordinary_run_directory(finished_bench):
         assert record["eval"]["examples"] == 8 and record["primary_metric"] == "accuracy"
         assert set(record["forgetting"]) >= {"base_loss", "adapted_loss", "increase", "text"}
         assert record["pscp"] is not None and record["peak_rss_bytes"] > 0
+        assert record["hardware"]["threads"] == max(available_cores() // 2, 1)  # --jobs 2
         recipe = yaml.safe_load((run / "recipe.yaml").read_text())
         assert recipe["train"]["lr"] == record["lr"] and recipe["seed"] == 0
 
