@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -108,15 +109,41 @@ def method_defaults(method: str, dataset: str) -> tuple[dict[str, Any], float | 
 
 
 def recipe_hash(config: RecipeConfig) -> str:
-    """A stable id of what a recipe trains and evaluates."""
-    plain = typed.to_plain(config)
+    """A stable id of what a recipe trains and evaluates: its values that differ from the
+    schema's defaults (so a new option with a default, in a later version, keeps every id),
+    the method and dataset names always."""
+    plain = _non_default(config)
+    plain.setdefault("method", {})["name"] = config.method.name
+    plain.setdefault("dataset", {})["name"] = config.dataset.name
     for path in _UNHASHED:
         node = plain
         for key in path[:-1]:
-            node = node[key]
+            node = node.get(key, {})
         node.pop(path[-1], None)
     text = json.dumps(plain, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _non_default(instance: Any) -> dict[str, Any]:
+    """The fields of a dataclass tree whose values differ from their defaults, as plain data."""
+    found: dict[str, Any] = {}
+    for spec in dataclasses.fields(instance):
+        value = getattr(instance, spec.name)
+        if dataclasses.is_dataclass(value):
+            nested = _non_default(value)
+            if nested:
+                found[spec.name] = nested
+        elif value != _default(spec):
+            found[spec.name] = typed.to_plain(value)
+    return found
+
+
+def _default(spec: dataclasses.Field) -> Any:
+    if spec.default is not dataclasses.MISSING:
+        return spec.default
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return dataclasses.MISSING
 
 
 def _cell(

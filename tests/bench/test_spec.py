@@ -150,3 +150,29 @@ def test_spec_commands_do_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "HEAVY []" in out
+
+
+def test_a_new_option_left_at_its_default_keeps_every_cell_id():
+    """An upgrade that adds a recipe option must not make finished cells look new: ids hash
+    only the values that differ from the schema's defaults."""
+    from dataclasses import dataclass
+
+    from peftctl.bench.cells import _non_default
+
+    @dataclass
+    class Old:
+        lr: float = 1e-3
+
+    @dataclass
+    class New:
+        lr: float = 1e-3
+        report_to: str = "none"
+
+    assert _non_default(Old()) == _non_default(New()) == {}
+    assert _non_default(New(lr=0.1, report_to="tensorboard")) == {
+        "lr": 0.1,
+        "report_to": "tensorboard",
+    }
+    (cell,) = expand(build_spec(BASE))
+    hashed = _non_default(cell.recipe)
+    assert hashed["train"]["max_steps"] == 5 and "batch_size" not in hashed["train"]
