@@ -65,13 +65,9 @@ def build_app(roots: list[Path], *, read_only: bool = False):
             if not read_only:
                 with gr.Tab("Launch", id="launch"):
                     launcher, jobs_md = _launch_tab(gr, page)
-        for tab, outputs in (
-            (results, results["outputs"]),
-            (compare, [compare["plot"], compare["front"]]),
-            (run, run["outputs"]),
-        ):
+        for tab in (results, compare, run):  # each tab fills itself when the page opens
             fn, inputs = tab["load"]
-            app.load(fn, inputs, outputs)
+            app.load(fn, inputs, tab["outputs"])
         run_choice = run["choice"]
         timer = gr.Timer(REFRESH_SECONDS)
 
@@ -189,7 +185,8 @@ def _compare_tab(gr, page: Page) -> dict[str, Any]:
     fn = lambda q, a, b, lg: _pareto(gr, page, q, a, b, lg)  # noqa: E731
     for event in (x.change, y.change, log_x.change, query.submit):
         event(fn, inputs, [plot, front])
-    return {"inputs": inputs, "plot": plot, "front": front, "load": (fn, inputs)}
+    outputs = [plot, front]
+    return {"inputs": inputs, "plot": plot, "front": front, "outputs": outputs, "load": (fn, inputs)}
 
 
 def _pareto(gr, page: Page, query: str, x: str, y: str, log_x: bool):
