@@ -183,10 +183,16 @@ def _compare_tab(gr, page: Page) -> dict[str, Any]:
     front = gr.Markdown(elem_id="pareto-front")
     inputs = [query, x, y, log_x]
     fn = lambda q, a, b, lg: _pareto(gr, page, q, a, b, lg)  # noqa: E731
-    for event in (x.change, y.change, log_x.change, query.submit):
-        event(fn, inputs, [plot, front])
     outputs = [plot, front]
-    return {"inputs": inputs, "plot": plot, "front": front, "outputs": outputs, "load": (fn, inputs)}
+    for event in (x.change, y.change, log_x.change, query.submit):
+        event(fn, inputs, outputs)
+    return {
+        "inputs": inputs,
+        "plot": plot,
+        "front": front,
+        "outputs": outputs,
+        "load": (fn, inputs),
+    }
 
 
 def _pareto(gr, page: Page, query: str, x: str, y: str, log_x: bool):
