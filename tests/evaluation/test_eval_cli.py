@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.test_train_cli import run, tiny_overrides
+from tests.training.test_train_cli import tiny_overrides
 
 VERBALIZERS = ["negative", "positive"]
 
@@ -17,24 +17,21 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def train_tiny(model_dir: str, out: Path, capsys, method: str = "lora", *extra: str) -> Path:
-    code, _, err = run(
-        [
-            "train",
-            f"{method}_sst2",
-            "--quiet",
-            *tiny_overrides(model_dir, out, *extra),
-        ],
-        capsys,
+def train_tiny(model_dir: str, out: Path, cli, method: str = "lora", *extra: str) -> Path:
+    code, _, err = cli(
+        "train",
+        f"{method}_sst2",
+        "--quiet",
+        *tiny_overrides(model_dir, out, *extra),
     )
     assert code == 0, err
     return out
 
 
 def test_after_train_scores_the_run_and_eval_rescores_it_in_rank_mode(
-    tiny_model_dir, tmp_path, capsys
+    tiny_model_dir, tmp_path, cli
 ):
-    out = train_tiny(tiny_model_dir, tmp_path / "run", capsys, "lora", "eval.after_train=true")
+    out = train_tiny(tiny_model_dir, tmp_path / "run", cli, "lora", "eval.after_train=true")
     summary = json.loads((out / "metrics.json").read_text())
     card = json.loads((out / "run.json").read_text())
     assert summary["examples"] == 16 and summary["mode"] == "generate"
@@ -48,7 +45,7 @@ def test_after_train_scores_the_run_and_eval_rescores_it_in_rank_mode(
     assert summary["metrics"]["accuracy"] == pytest.approx(sum(r["correct"] for r in rows) / 16)
     assert summary["invalid_rate"] == pytest.approx(sum(r["prediction"] is None for r in rows) / 16)
 
-    code, stdout, err = run(["eval", str(out), "eval.mode=rank", "-o", str(tmp_path / "r")], capsys)
+    code, stdout, err = cli("eval", str(out), "eval.mode=rank", "-o", str(tmp_path / "r"))
     assert code == 0, err
     assert "sst2 eval (rank mode)" in stdout
     ranked = json.loads((tmp_path / "r" / "metrics.json").read_text())
@@ -59,19 +56,19 @@ def test_after_train_scores_the_run_and_eval_rescores_it_in_rank_mode(
     assert json.loads((out / "metrics.json").read_text()) == summary  # -o left the run alone
 
 
-def test_several_adapters_on_one_base_score_as_each_alone(tiny_model_dir, tmp_path, capsys):
+def test_several_adapters_on_one_base_score_as_each_alone(tiny_model_dir, tmp_path, cli):
     # lora and prompt tuning are unloaded from the shared base; freeze changes base weights
     runs = [
-        train_tiny(tiny_model_dir, tmp_path / m, capsys, m, "train.max_steps=2")
+        train_tiny(tiny_model_dir, tmp_path / m, cli, m, "train.max_steps=2")
         for m in ("lora", "freeze", "prompt_tuning")
     ]
     common = ["--model", tiny_model_dir, "--dataset", "sst2", "--limit", "6", "--mode", "rank"]
     adapters = [word for r in runs for word in ("--adapter", str(r))]
-    code, _, err = run(["eval", *common, *adapters, "-o", str(tmp_path / "all")], capsys)
+    code, _, err = cli("eval", *common, *adapters, "-o", str(tmp_path / "all"))
     assert code == 0, err
     for r in runs:
-        code, _, err = run(
-            ["eval", *common, "--adapter", str(r / "adapter"), "-o", str(tmp_path / "one")], capsys
+        code, _, err = cli(
+            "eval", *common, "--adapter", str(r / "adapter"), "-o", str(tmp_path / "one")
         )
         assert code == 0, err
         together = read_jsonl(tmp_path / "all" / r.name / "predictions.jsonl")
@@ -124,12 +121,12 @@ def test_math_is_scored_against_the_gold_answer(tiny_model_dir, monkeypatch):
         (["eval", "--dataset", "sst9"], "sst2"),
     ],
 )
-def test_mistakes_are_one_line_errors(argv, message, tmp_path, capsys):
+def test_mistakes_are_one_line_errors(argv, message, tmp_path, cli):
     for name in ("run", "unfinished", "bare"):
         (tmp_path / name).mkdir()
     for name in ("run", "unfinished"):
         (tmp_path / name / "recipe.yaml").write_text("method: {name: lora}\n")
     (tmp_path / "run" / "adapter").mkdir()
-    code, _, err = run([word.replace("{tmp}", str(tmp_path)) for word in argv], capsys)
+    code, _, err = cli(*[word.replace("{tmp}", str(tmp_path)) for word in argv])
     assert code == 2, err
     assert message in err and len(err.strip().splitlines()) == 1

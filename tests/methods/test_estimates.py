@@ -140,26 +140,16 @@ class Broken(MethodConfig):
 """
 
 
-def cli(argv: list[str], capsys) -> str:
-    from peftctl.cli import main
-
-    get_plugins.cache_clear()
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 0
-    return capsys.readouterr().out
-
-
-def test_list_methods_shows_the_estimates(make_plugin_dist, capsys):
+def test_list_methods_shows_the_estimates(make_plugin_dist, cli):
     import json
 
     files = {"estimate_plugin.py": PLUGIN, "estimate_mod.py": BROKEN}
     make_plugin_dist("peftctl-est", "0.1", {"est": "estimate_plugin"}, files)
-    rows = {m["name"]: m["trainable"] for m in json.loads(cli(["list-methods", "--json"], capsys))}
+    rows = {m["name"]: m["trainable"] for m in json.loads(cli("list-methods", "--json")[1])}
     assert rows["lora"] == 460_800 and rows["full"] == DEFAULT_ARCH.total_params()
     assert all(isinstance(rows[name], int) for name in builtin_methods())
     assert rows["noconf"] is None and rows["broken"] is None  # listed, without a figure
-    table = cli(["list-methods", "--category", "additive"], capsys)
+    table = cli("list-methods", "--category", "additive")[1]
     cells = {
         line.split("│")[1].strip(): line.split("│")[3].strip()
         for line in table.splitlines()
