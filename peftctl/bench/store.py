@@ -12,9 +12,11 @@ Layout of ``DIR``::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -139,3 +141,33 @@ def cell_records(bench: BenchDir) -> list[dict[str, Any]]:
         state = bench.read_state(name)
         records.append({**identity, "status": status, "error": state.get("error")})
     return records
+
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def exclusive(bench: BenchDir) -> Iterator[None]:
+    """Hold ``DIR/.lock`` while a ``bench run`` works; a second one is refused in one line."""
+    import fcntl
+
+    bench.root.mkdir(parents=True, exist_ok=True)
+    path = bench.root / LOCK_FILE
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise PeftctlError(
+                f"{bench.root} is in use by `bench run` ({holder}); wait for it to end or "
+                "choose another --output-dir"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

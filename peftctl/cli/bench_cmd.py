@@ -39,7 +39,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Run the cells of SPEC that have no result yet, then write the report."""
-    from peftctl.bench.runner import EXECUTORS, prepare, run_bench
+    from peftctl.bench.runner import EXECUTORS
 
     if executor not in EXECUTORS:
         raise PeftctlError(f"--executor {executor}: use one of {', '.join(EXECUTORS)}")
@@ -47,19 +47,18 @@ def run(
         raise PeftctlError("--jobs and --cpus-per-cell must be at least 1")
     if executor == "ray" and jobs != 1:
         raise PeftctlError("--jobs is for the local executor; Ray runs as many cells as fit")
+    from peftctl.bench.store import exclusive
+
     loaded, cells, bench = _load(spec, overrides, output_dir)
-    prepare(bench, loaded, cells, spec, overrides or [])
-    _print_plan_line(bench, cells, jobs, executor)
-    outcome = run_bench(
-        bench,
-        cells,
-        jobs=jobs,
-        executor=executor,
-        ray_address=ray_address,
-        cpus_per_cell=cpus_per_cell,
-        quiet=quiet,
-    )
-    paths = _report(bench)
+    options = {
+        "jobs": jobs,
+        "executor": executor,
+        "ray_address": ray_address,
+        "cpus_per_cell": cpus_per_cell,
+        "quiet": quiet,
+    }
+    with exclusive(bench):
+        outcome, paths = _run_locked(bench, loaded, cells, spec, overrides, options)
     typer.echo(
         f"done: {len(outcome.finished)} finished, {len(outcome.failed)} failed, "
         f"{outcome.skipped} already done, in {outcome.wall_seconds:.0f} s "
@@ -72,6 +71,24 @@ def run(
             err=True,
         )
         raise typer.Exit(1)
+
+
+def _run_locked(bench, loaded, cells, spec: str, overrides, options: dict):
+    """Prepare, run the missing cells and report, holding the directory's lock."""
+    from peftctl.bench.runner import prepare, run_bench
+
+    prepare(bench, loaded, cells, spec, overrides or [])
+    _print_plan_line(bench, cells, options["jobs"], options["executor"])
+    try:
+        outcome = run_bench(bench, cells, **options)
+    except KeyboardInterrupt:
+        typer.echo(
+            "interrupted: run the same command again to go on (finished cells are kept; "
+            "interrupted ones continue from their last checkpoint)",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    return outcome, _report(bench)
 
 
 @bench_app.command("validate")
@@ -166,13 +183,13 @@ def _load(spec: str, overrides: list[str] | None, output_dir: str | None):
     from peftctl.bench.cells import expand
     from peftctl.bench.runner import default_output_dir
     from peftctl.bench.spec import find_spec, load_spec
-    from peftctl.bench.store import BENCH_FILE, BenchDir
+    from peftctl.bench.store import BENCH_FILE, LOCK_FILE, BenchDir
 
     loaded = load_spec(spec, overrides or [])
     root = Path(output_dir).expanduser() if output_dir else default_output_dir(str(find_spec(spec)))
     if root.exists() and not root.is_dir():
         raise PeftctlError(f"--output-dir {root} is a file; pass a directory")
-    ours = (root / BENCH_FILE).is_file() or (root / "probes").is_dir()
+    ours = any((root / name).exists() for name in (BENCH_FILE, "probes", LOCK_FILE))
     if root.is_dir() and any(root.iterdir()) and not ours:
         raise PeftctlError(
             f"--output-dir {root} holds files but is not a bench directory; choose another"

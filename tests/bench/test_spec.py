@@ -176,3 +176,15 @@ def test_a_new_option_left_at_its_default_keeps_every_cell_id():
     (cell,) = expand(build_spec(BASE))
     hashed = _non_default(cell.recipe)
     assert hashed["train"]["max_steps"] == 5 and "batch_size" not in hashed["train"]
+
+
+def test_a_second_bench_run_on_a_busy_directory_is_refused(cli, tmp_path):
+    from peftctl.bench.store import BenchDir, exclusive
+
+    out = tmp_path / "busy"
+    with exclusive(BenchDir(out)):
+        code, _, err = cli("bench", "run", "quick", "-o", str(out))
+    assert code == 2 and err.count("\n") == 1
+    assert f"{out} is in use by `bench run` (pid " in err and "choose another --output-dir" in err
+    code, out_text, _ = cli("bench", "status", str(out))  # the lock alone is no bench yet
+    assert code == 2
