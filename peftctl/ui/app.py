@@ -178,7 +178,13 @@ def _compare_tab(gr, page: Page) -> dict[str, Any]:
         log_x = gr.Checkbox(value=True, label="log10 x", elem_id="log-x")
         query = gr.Textbox(label="Filter (as on Results)", elem_id="compare-filter")
     plot = gr.ScatterPlot(
-        x="x", y="y", color="pareto", tooltip="all", height=420, elem_id="pareto-plot"
+        x="x",
+        y="y",
+        color="pareto",
+        color_map=FRONT_COLOURS,
+        tooltip="all",
+        height=420,
+        elem_id="pareto-plot",
     )
     front = gr.Markdown(elem_id="pareto-front")
     inputs = [query, x, y, log_x]
@@ -220,13 +226,34 @@ def _pareto(gr, page: Page, query: str, x: str, y: str, log_x: bool):
         ]
     )
     on_front = [p for p in points if p["pareto"] == "Pareto front"]
-    front = f"**Pareto front of {y} vs {x}** ({len(on_front)} of {len(points)} runs): " + (
-        ", ".join(f"`{p['id']}` ({p[x]:g}, {p[y]:.4g})" for p in on_front) or "no runs"
+    front = (
+        f"**Pareto front of {y} vs {x}**, per dataset ({len(on_front)} of {len(points)} runs): "
+        + (", ".join(f"`{p['id']}` ({p[x]:g}, {p[y]:.4g})" for p in on_front) or "no runs")
     )
     plot = gr.ScatterPlot(
-        value=frame, x="x", y="y", color="pareto", x_title=x_title, y_title=y_title
+        value=frame,
+        x="x",
+        y="y",
+        color="pareto",
+        color_map=FRONT_COLOURS,
+        x_title=x_title,
+        y_title=y_title,
+        x_lim=_limits(frame, "x"),
+        y_lim=_limits(frame, "y"),
     )
     return plot, front
+
+
+FRONT_COLOURS = {"Pareto front": "#d62728", "dominated": "#9e9e9e"}
+
+
+def _limits(frame, column: str) -> list[float] | None:
+    """The data's range plus a margin (the plot would otherwise start at zero)."""
+    if frame.empty:
+        return None
+    low, high = float(frame[column].min()), float(frame[column].max())
+    margin = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
+    return [low - margin, high + margin]
 
 
 def _direction(column: str, axis: str) -> str:

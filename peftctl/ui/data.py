@@ -202,20 +202,25 @@ def higher_is_better(column: str) -> bool:
 
 
 def pareto_points(rows: Sequence[dict[str, Any]], x: str, y: str) -> list[dict[str, Any]]:
-    """``{id, label, dataset, x, y, front}`` for rows with both values; ``front`` marks the
-    rows no other row beats on both axes (each in its better direction)."""
+    """``{id, label, dataset, x, y, pareto}`` for rows with both values; ``pareto`` marks the
+    rows no other row of the same dataset beats on both axes (each in its better direction):
+    scores of different datasets are not comparable."""
     from peftctl.bench.plots import pareto_front
 
     usable = [r for r in rows if _number(r.get(x)) is not None and _number(r.get(y)) is not None]
-    xy = [(float(r[x]), float(r[y])) for r in usable]
-    front = set(pareto_front(xy, not higher_is_better(x), higher_is_better(y)))
+    front: set[int] = set()
+    for dataset in dict.fromkeys(r.get("dataset") for r in usable):
+        members = [i for i, r in enumerate(usable) if r.get("dataset") == dataset]
+        xy = [(float(usable[i][x]), float(usable[i][y])) for i in members]
+        best = pareto_front(xy, not higher_is_better(x), higher_is_better(y))
+        front.update(members[k] for k in best)
     return [
         {
             "id": r["id"],
             "label": r.get("label"),
             "dataset": r.get("dataset"),
-            x: xy[i][0],
-            y: xy[i][1],
+            x: float(r[x]),
+            y: float(r[y]),
             "pareto": "Pareto front" if i in front else "dominated",
         }
         for i, r in enumerate(usable)

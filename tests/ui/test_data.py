@@ -123,3 +123,13 @@ def test_runs_outside_the_served_folders_are_refused(served, tmp_path):
     with pytest.raises(PeftctlError):
         data.resolve_run(records, records[0]["id"], [served])
     assert Path("/etc").exists()
+
+
+def test_pareto_fronts_are_per_dataset():
+    rows = [
+        {"id": "a", "dataset": "sst2", "trainable_params": 100, "test_primary": 0.9},
+        {"id": "b", "dataset": "sst2", "trainable_params": 200, "test_primary": 0.8},
+        {"id": "c", "dataset": "cola", "trainable_params": 300, "test_primary": 0.4},
+    ]
+    points = data.pareto_points(rows, "trainable_params", "test_primary")
+    assert {p["id"] for p in points if p["pareto"] == "Pareto front"} == {"a", "c"}
