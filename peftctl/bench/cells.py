@@ -155,7 +155,6 @@ def _cell(
         config = build_recipe(data)
     except PeftctlError as error:
         raise PeftctlError(f"{where}: {error}") from None
-    _check_eval_mode(config, where)
     return Cell(
         id=recipe_hash(config),
         label=method.label,
@@ -172,17 +171,3 @@ def _budget(spec: BenchSpec) -> dict[str, int]:
     if spec.budget.max_steps:
         return {"max_steps": spec.budget.max_steps, "epochs": 1}
     return {"max_steps": 0, "epochs": spec.budget.epochs}
-
-
-def _check_eval_mode(config: RecipeConfig, where: str) -> None:
-    """Rank mode needs verbalizers: say so now, not after training."""
-    if config.eval.mode != "rank" or config.dataset.is_user_dataset:
-        return
-    from peftctl.plugin_manager import get_plugins
-
-    spec = get_plugins().datasets.get(str(config.dataset.name))
-    if spec.task != "classification":
-        raise PeftctlError(
-            f"{where}: eval.mode=rank needs a classification dataset and {spec.name} is "
-            f"{spec.task}; give it its own mode: {{name: {spec.name}, eval: {{mode: generate}}}}"
-        )

@@ -28,7 +28,13 @@ def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConf
     from peftctl.recipes.finder import find_recipe
 
     path = find_recipe(str(source))
-    return build_recipe(read_yaml(path), overrides)
+    data = read_yaml(path)
+    if not data:
+        raise PeftctlError(
+            f"recipe {path} is empty; start from a shipped one: peftctl recipes cp lora_sst2 "
+            f"{path} --force"
+        )
+    return build_recipe(data, overrides)
 
 
 def build_recipe(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> RecipeConfig:

@@ -34,10 +34,19 @@ class RecipeConfig:
             raise PeftctlError(
                 "train.early_stopping_patience needs periodic evaluation; set train.eval_every"
             )
-        if not self.dataset.is_user_dataset:
-            from peftctl.plugin_manager import get_plugins
+        from peftctl.plugin_manager import get_plugins
 
-            get_plugins().datasets.get(str(self.dataset.name))  # unknown: did-you-mean error
+        plugins = get_plugins()
+        task = self.dataset.resolved_task
+        if not self.dataset.is_user_dataset:
+            task = plugins.datasets.get(str(self.dataset.name)).task  # unknown: did-you-mean
+        for metric in self.dataset.metrics:
+            plugins.metrics.get(metric)  # unknown: did-you-mean, before any training
+        if self.eval.mode == "rank" and task != "classification":
+            raise PeftctlError(
+                f"eval.mode=rank needs a classification dataset and {self.dataset.name} is "
+                f"{task}; use eval.mode=generate"
+            )
         if not self.output_dir:
             self.output_dir = f"runs/{self.method.name}_{self.dataset.name}"
 

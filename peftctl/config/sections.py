@@ -135,8 +135,10 @@ class EvalConfig:
     split: str = field(
         default="eval",
         metadata={
-            "help": "Which split to score (its real name is the dataset's).",
+            "help": "Which split to score (its real name is the dataset's); validation and "
+            "dev mean eval.",
             "choices": EVAL_SPLITS,
+            "aliases": {"validation": "eval", "dev": "eval", "val": "eval"},
         },
     )
     max_new_tokens: int = field(

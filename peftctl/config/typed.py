@@ -1,7 +1,8 @@
 """Build nested dataclasses from plain mappings, checked against their type hints.
 
 Every mistake is a one-line :class:`PeftctlError` naming the dotted key and what to do.
-Field metadata may carry ``help``, ``min``, ``max`` (inclusive bounds) and ``choices``.
+Field metadata may carry ``help``, ``min``, ``max`` (inclusive bounds), ``choices`` and
+``aliases`` (other accepted spellings of a choice).
 Only the standard library and ``peftctl.errors`` are imported here.
 """
 
@@ -35,7 +36,7 @@ def build(cls: type[T], data: Mapping[str, Any] | None, prefix: str = "") -> T:
     values = {}
     for name, value in data.items():
         key = dotted(prefix, name)
-        values[name] = coerce(value, hints[name], key)
+        values[name] = _alias(coerce(value, hints[name], key), fields[name])
         check_range(values[name], fields[name], key)
     try:
         instance = cls(**values)
@@ -108,6 +109,12 @@ def check_range(value: Any, spec: dataclasses.Field, key: str) -> None:
             f"{key}={value} is not one of {', '.join(map(str, choices))}"
             f"{did_you_mean(str(value), choices)}"
         )
+
+
+def _alias(value: Any, spec: dataclasses.Field) -> Any:
+    """The canonical value for an alias the field's ``aliases`` metadata names."""
+    aliases = spec.metadata.get("aliases", {})
+    return aliases.get(value, value) if isinstance(value, str) else value
 
 
 def to_plain(instance: Any) -> Any:

@@ -186,5 +186,5 @@ def test_a_second_bench_run_on_a_busy_directory_is_refused(cli, tmp_path):
         code, _, err = cli("bench", "run", "quick", "-o", str(out))
     assert code == 2 and err.count("\n") == 1
     assert f"{out} is in use by `bench run` (pid " in err and "choose another --output-dir" in err
-    code, out_text, _ = cli("bench", "status", str(out))  # the lock alone is no bench yet
+    code, _, _ = cli("bench", "status", str(out))  # the lock alone is no bench yet
     assert code == 2

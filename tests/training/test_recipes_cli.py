@@ -143,3 +143,36 @@ def test_plugin_recipe_dirs_are_searched(tmp_path, monkeypatch):
     get_plugins.cache_clear()
     assert recipe_index()["lora_cola"] == folder / "lora_cola.yaml"
     assert "lora_sst2" in recipe_index()
+
+
+def test_an_empty_recipe_file_is_an_error_not_a_default_run(tmp_path, cli):
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing yet\n")
+    code, out, err = cli("validate", str(path))
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: recipe {path} is empty; start from a shipped one: peftctl recipes cp "
+        f"lora_sst2 {path} --force\n"
+    )
+
+
+@pytest.mark.parametrize("alias", ["validation", "dev", "val", "eval"])
+def test_hub_split_names_are_aliases_of_eval(alias):
+    assert build_recipe({}, [f"eval.split={alias}"]).eval.split == "eval"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["dataset.metrics=[acuracy]"], "unknown metric 'acuracy' (did you mean 'accuracy'?)"),
+        (
+            ["dataset.name=svamp", "eval.mode=rank"],
+            "eval.mode=rank needs a classification dataset and svamp is generation; "
+            "use eval.mode=generate",
+        ),
+    ],
+)
+def test_validate_catches_what_train_would_reject_later(overrides, message):
+    with pytest.raises(PeftctlError) as error:
+        build_recipe({}, overrides)
+    assert message in str(error.value)
