@@ -33,6 +33,11 @@ class ModelConfig:
         default=False, metadata={"help": "Run code shipped with the model (only if you trust it)."}
     )
 
+    def validate(self) -> None:
+        from peftctl.models.names import check_model_name
+
+        check_model_name(self.name)
+
 
 @dataclass
 class TrainConfig:

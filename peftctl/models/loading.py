@@ -15,7 +15,7 @@ from transformers import (
 )
 
 from peftctl.errors import PeftctlError
-from peftctl.models.names import is_default_model
+from peftctl.models.names import check_model_name, is_default_model
 
 T = TypeVar("T")
 
@@ -61,6 +61,7 @@ def model_source(name: str) -> str:
         from peftctl.models.default_model import default_model_dir
 
         return str(default_model_dir())
+    check_model_name(name)
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path)

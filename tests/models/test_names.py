@@ -44,3 +44,20 @@ def test_light_modules_import_no_heavy_libraries():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("name", ["/no/such/dir", "./missing", "~/nope/model", "a/b/c"])
+def test_a_missing_path_is_named_before_anything_loads(name, cli):
+    code, out, err = cli("validate", "lora_sst2", f"model.name={name}")
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: model.name={name}: no such directory, and not a hub id or "
+        "'smollm2-135m-instruct'; check the path\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["HuggingFaceTB/SmolLM2-135M", "gpt2", "smollm2-135m-instruct"])
+def test_hub_ids_and_the_alias_pass_the_name_check(name):
+    from peftctl.models.names import check_model_name
+
+    check_model_name(name)

@@ -97,7 +97,7 @@ def test_existing_output_needs_overwrite_and_dtype_is_kept(tiny_model_dir, tmp_p
 def fake_run(folder: Path, method: str, *, adapter: bool = True) -> Path:
     """A run directory whose model does not exist: any attempt to load it would fail."""
     folder.mkdir()
-    recipe = {"model": {"name": str(folder / "no-such-model")}, "method": {"name": method}}
+    recipe = {"model": {"name": "example-org/no-such-model"}, "method": {"name": method}}
     (folder / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     if adapter:
         (folder / "adapter").mkdir()
