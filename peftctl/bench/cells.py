@@ -22,6 +22,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {"save_every": 50, "eval_every": 0}
 _UNHASHED = (("dataset", "data_dir"), ("output_dir",))
 
 
+IDENTITY_KEYS = ("id", "name", "label", "method", "dataset", "seed", "lr", "lr_swept")
+
+
 @dataclass(frozen=True)
 class Cell:
     """One run of the comparison."""
@@ -47,16 +50,7 @@ class Cell:
 
     def identity(self) -> dict[str, Any]:
         """What the state and result files say about the cell."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "label": self.label,
-            "method": self.method,
-            "dataset": self.dataset,
-            "seed": self.seed,
-            "lr": self.lr,
-            "lr_swept": self.lr_swept,
-        }
+        return {key: getattr(self, key) for key in IDENTITY_KEYS}
 
 
 def expand(spec: BenchSpec) -> list[Cell]:
@@ -133,17 +127,9 @@ def _non_default(instance: Any) -> dict[str, Any]:
             nested = _non_default(value)
             if nested:
                 found[spec.name] = nested
-        elif value != _default(spec):
+        elif value != typed.field_default(spec):
             found[spec.name] = typed.to_plain(value)
     return found
-
-
-def _default(spec: dataclasses.Field) -> Any:
-    if spec.default is not dataclasses.MISSING:
-        return spec.default
-    if spec.default_factory is not dataclasses.MISSING:
-        return spec.default_factory()
-    return dataclasses.MISSING
 
 
 def _cell(

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peftctl.atomic import write_json_atomic, write_text_atomic
 from peftctl.bench.cells import Cell
-from peftctl.bench.store import BenchDir, read_json, set_state, write_text
+from peftctl.bench.store import BenchDir, read_json, set_state
 from peftctl.config import typed
 
 PROBE_STEPS = 4
@@ -146,7 +147,9 @@ def _prepare_probe(probes: BenchDir, cell: Cell) -> None:
 
     data = typed.to_plain(recipe)
     config = build_recipe(data, cut)
-    write_text(probes.recipe_path(cell.name), dump_recipe(config, "peftctl bench plan (probe)"))
+    write_text_atomic(
+        probes.recipe_path(cell.name), dump_recipe(config, "peftctl bench plan (probe)")
+    )
     set_state(probes.state_path(cell.name), **cell.identity(), status="missing")
 
 
@@ -155,7 +158,7 @@ def _save_probe(bench: BenchDir, key: str, probes: BenchDir, name: str) -> None:
     result = read_json(probes.result_path(name))
     if result is None:
         error = probes.read_state(name).get("error") or "no result"
-        write_text(_probe_path(bench, key), json.dumps({"error": error}) + "\n")
+        write_json_atomic(_probe_path(bench, key), {"error": error})
         return
     step = _step_seconds(probes.run_dir(name) / "log.jsonl")
     splits = [result["eval"]] if result["test_is_eval"] else [result["eval"], result["test"]]
@@ -171,7 +174,7 @@ def _save_probe(bench: BenchDir, key: str, probes: BenchDir, name: str) -> None:
         "eval_rows": _full_rows(data.get("eval")),
         "probe_seconds": result["cell_seconds"],
     }
-    write_text(_probe_path(bench, key), json.dumps(probe, indent=2) + "\n")
+    write_json_atomic(_probe_path(bench, key), probe)
 
 
 def _step_seconds(log: Path) -> float:

@@ -10,11 +10,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from peftctl.atomic import write_text_atomic
 from peftctl.bench.cells import Cell
 from peftctl.bench.spec import BenchSpec
-from peftctl.bench.store import BenchDir, now, read_json, write_text
+from peftctl.bench.store import BenchDir, now, read_json, set_state
 from peftctl.config import typed
 from peftctl.errors import PeftctlError
 
@@ -49,7 +49,7 @@ def prepare(
         {
             "source": source,
             "overrides": list(overrides),
-            "spec": spec_plain(spec),
+            "spec": typed.to_plain(spec),
             "cells": [cell.identity() for cell in cells],
             "created_at": previous.get("created_at") or now(),
             "updated_at": now(),
@@ -58,11 +58,9 @@ def prepare(
     for cell in cells:
         recipe = bench.recipe_path(cell.name)
         if not recipe.is_file():
-            write_text(recipe, dump_recipe(cell.recipe, f"peftctl bench run {source}"))
+            write_text_atomic(recipe, dump_recipe(cell.recipe, f"peftctl bench run {source}"))
         state = bench.state_path(cell.name)
         if not state.is_file():
-            from peftctl.bench.store import set_state
-
             set_state(state, **cell.identity(), status="missing")
 
 
@@ -105,14 +103,6 @@ def run_bench(
         progress.close()
         outcome.wall_seconds = time.perf_counter() - started
     return outcome
-
-
-def spec_plain(spec: BenchSpec) -> dict[str, Any]:
-    """The spec as plain data (for ``bench.json``)."""
-    plain = typed.to_plain(spec)
-    plain["methods"] = [typed.to_plain(entry.__dict__) for entry in spec.method_entries]
-    plain["datasets"] = [typed.to_plain(entry.__dict__) for entry in spec.dataset_entries]
-    return plain
 
 
 def _cells_to_run(bench: BenchDir, cells: list[Cell]) -> list[str]:

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from peftctl.atomic import write_json_atomic, write_text_atomic
+from peftctl.atomic import write_json_atomic
 from peftctl.errors import PeftctlError
 from peftctl.processes import process_alive
 
@@ -109,10 +109,6 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def write_text(path: Path, text: str) -> None:
-    write_text_atomic(path, text)
 
 
 def now() -> str:

@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from peftctl.bench.cells import IDENTITY_KEYS
 from peftctl.bench.store import BenchDir, mark_running, now, read_json, set_state
 from peftctl.errors import PeftctlError
 
@@ -39,7 +40,7 @@ def run_cell(bench: BenchDir, name: str) -> dict[str, Any]:
     from peftctl.bench.forgetting import forgetting
 
     lost = forgetting(config, run_dir / "adapter")
-    identity = {k: v for k, v in bench.read_state(name).items() if k in _IDENTITY}
+    identity = {k: v for k, v in bench.read_state(name).items() if k in IDENTITY_KEYS}
     record = result_record(identity, run_dir, eval_summary, test_summary, test_is_eval, lost)
     record["cell_seconds"] = round(time.perf_counter() - started, 2)
     from peftctl.atomic import write_json_atomic
@@ -47,9 +48,6 @@ def run_cell(bench: BenchDir, name: str) -> dict[str, Any]:
     write_json_atomic(bench.result_path(name), record)
     set_state(state_path, status="finished", finished_at=now(), seconds=record["cell_seconds"])
     return record
-
-
-_IDENTITY = ("id", "name", "label", "method", "dataset", "seed", "lr", "lr_swept")
 
 
 def same_split(config: Any) -> bool:

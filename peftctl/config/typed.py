@@ -133,6 +133,15 @@ def field_help(cls: type) -> dict[str, str]:
     return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
 
 
+def field_default(spec: dataclasses.Field) -> Any:
+    """The default value of dataclass field ``spec`` (``dataclasses.MISSING`` if it has none)."""
+    if spec.default is not dataclasses.MISSING:
+        return spec.default
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return dataclasses.MISSING
+
+
 def _required(spec: dataclasses.Field) -> bool:
     no_default = spec.default is dataclasses.MISSING
     return no_default and spec.default_factory is dataclasses.MISSING

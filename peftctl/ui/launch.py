@@ -5,6 +5,7 @@ progress the page follows. No gradio here."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 import time
@@ -33,12 +34,14 @@ class FormField:
 def method_fields(method: str) -> list[FormField]:
     """The options of ``method`` (its typed config), as form fields."""
     from peftctl.config.recipe import method_config_class
+    from peftctl.config.typed import field_default
 
     fields = []
     for spec in dataclasses.fields(method_config_class(method)):
         if spec.name == "name" or not spec.init:
             continue
-        default = _default(spec)
+        default = field_default(spec)
+        default = "" if default is dataclasses.MISSING else default
         choices = tuple(str(c) for c in spec.metadata.get("choices", ()))
         fields.append(FormField(spec.name, _text(default), spec.metadata.get("help", ""), choices))
     return fields
@@ -152,9 +155,9 @@ def _last_step(log: Path) -> int:
         return 0
     for line in reversed(lines):
         try:
-            return int(yaml.safe_load(line).get("step", 0))
-        except (yaml.YAMLError, AttributeError, TypeError, ValueError):
-            continue
+            return int(json.loads(line).get("step", 0))
+        except (AttributeError, TypeError, ValueError):
+            continue  # a line being written
     return 0
 
 
@@ -165,14 +168,6 @@ def _last_line(log: Path) -> str:
         return ""
     lines = [ln.strip() for ln in text.replace("\r", "\n").splitlines() if ln.strip()]
     return f"`{lines[-1][:160]}`" if lines else ""
-
-
-def _default(spec: dataclasses.Field) -> Any:
-    if spec.default is not dataclasses.MISSING:
-        return spec.default
-    if spec.default_factory is not dataclasses.MISSING:
-        return spec.default_factory()
-    return ""
 
 
 def _text(value: Any) -> str:
