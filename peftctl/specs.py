@@ -77,7 +77,7 @@ class MethodSpec(Spec):
     category: str
     mergeable: bool = False
     #: "module:attr" of the method's options dataclass, in a module light enough to import
-    #: without torch (recipes are validated with it); None: the impl's ``config_class``.
+    #: without torch (recipes are validated with it); None: no options beyond ``name``.
     config: str | None = None
 
     def validate(self) -> None:

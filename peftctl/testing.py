@@ -1,4 +1,6 @@
-"""Contract tests every PEFT method passes, for the core's methods and for plugin packages.
+"""Contract tests every PEFT method passes, for the core's methods and for plugin packages,
+and the helpers a plugin's own tests use (a plugin's tests import from here and from
+:mod:`peftctl.api` only).
 
 A method's test module is one class::
 
@@ -7,12 +9,14 @@ A method's test module is one class::
     class TestLora(MethodContract):
         method_name = "lora"
 
-Each test builds a tiny random Llama in-process (CPU, fp32, about a second). Importing this
-module imports torch and transformers: only tests import it.
+Each test builds :func:`tiny_llama` in-process (CPU, fp32, about a second). Every failing
+check says what was expected and what it got. Importing this module imports torch and
+transformers: only tests import it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,10 +24,12 @@ import pytest
 import torch
 from torch import nn
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import Method, causal_lm
-from peftctl.specs import MethodSpec
+from peftctl.api import Method, MethodSpec, PeftctlError, causal_lm
 
+#: The tiny model's shapes: 2 decoder layers, hidden 32, 4 heads of width 8 with 2 key/value
+#: heads, MLP width 64, vocabulary 100, untied LM head. Per layer the linears are
+#: (in -> out) q_proj 32->32, k_proj 32->16, v_proj 32->16, o_proj 32->32, gate_proj 32->64,
+#: up_proj 32->64, down_proj 64->32; the RMSNorms have 32 weights each.
 TINY_LLAMA = dict(
     vocab_size=100,
     hidden_size=32,
@@ -37,12 +43,13 @@ TINY_LLAMA = dict(
 )
 
 
-def tiny_llama(seed: int = 0) -> nn.Module:
-    """A randomly initialised 2-layer Llama (hidden 32); the same ``seed`` gives the same model."""
+def tiny_llama(seed: int = 0, **overrides: Any) -> nn.Module:
+    """A randomly initialised Llama of :data:`TINY_LLAMA`'s shapes (``overrides`` change
+    them, e.g. ``hidden_size=128``), in eval mode; the same ``seed`` gives the same model."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(LlamaConfig(**TINY_LLAMA))
+    model = LlamaForCausalLM(LlamaConfig(**{**TINY_LLAMA, **overrides}))
     return model.eval()
 
 
@@ -57,6 +64,99 @@ def random_batch(seed: int = 0, batch: int = 3, length: int = 12) -> dict[str, t
     labels[:, : length // 2] = -100
     labels[attention_mask == 0] = -100
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+def method_spec(name: str) -> MethodSpec:
+    """The registered record of method ``name``."""
+    from peftctl.plugin_manager import get_plugins
+
+    return get_plugins().methods.get(name)
+
+
+def make_method(name: str, **options: Any) -> Method:
+    """Method ``name`` with recipe ``method.*`` ``options``, built as a recipe builds it
+    (options typed, range-checked and validated)."""
+    from peftctl.config.recipe import method_config_class
+
+    config = method_config_class(name).from_options({"name": name, **options})
+    return method_spec(name).load()(config)
+
+
+def token_loss(method: Method, model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The trainer's mean token loss of ``batch`` (labels -100 are not scored)."""
+    from peftctl.training.loss import SparseLMLoss
+
+    loss_sum, n_tokens = SparseLMLoss(model, method)(**batch)
+    return loss_sum / n_tokens
+
+
+def inference_flops(model: nn.Module, method: Method | None, seq_len: int = 16) -> float:
+    """FLOPs of one forward pass of ``seq_len`` tokens, as PSCP measures them."""
+    from peftctl.evaluation.runner import inference_cost
+
+    return inference_cost(model, method, seq_len=seq_len).flops
+
+
+def parameter_counts(model: nn.Module) -> dict[str, Any]:
+    """The run card's ``trainable``/``total`` counts (4-bit weights at their logical shape)."""
+    from peftctl.training.outputs import parameter_counts as counts
+
+    return counts(model)
+
+
+@dataclass(frozen=True)
+class ShippedRecipe:
+    """A recipe a plugin ships: its file, the command its opening comment shows, its config."""
+
+    path: Path
+    command: str
+    config: Any
+
+
+def shipped_recipe(name: str) -> ShippedRecipe:
+    """The installed recipe ``name`` (from the plugins' recipe directories), loaded."""
+    from peftctl.config.recipe import load_recipe
+    from peftctl.recipes.finder import first_comment_command, recipe_index
+
+    index = recipe_index()
+    assert name in index, f"recipe {name!r} is not installed; recipes found: {sorted(index)}"
+    path = Path(index[name])
+    return ShippedRecipe(path, first_comment_command(path), load_recipe(name))
+
+
+def fit(
+    method: Method,
+    model: nn.Module,
+    token_ids: list[list[int]],
+    labels: list[list[int]],
+    output_dir: Path,
+    *,
+    resume_from: Path | None = None,
+    **train: Any,
+) -> None:
+    """Train ``model`` with peftctl's trainer on CPU (``train``: ``train.*`` options such as
+    ``max_steps``, ``save_every``); checkpoints go to ``output_dir/checkpoints``."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    from peftctl.config.sections import EvalConfig, TrainConfig
+    from peftctl.training.batching import TokenData
+    from peftctl.training.trainer import Trainer
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    trainer = Trainer(
+        model=model, method=method, seed=0, train_data=TokenData(token_ids, labels),
+        eval_data=None, pad_id=TINY_LLAMA["pad_token_id"], train=TrainConfig(**train),
+        eval=EvalConfig(), output_dir=output_dir, accelerator=Accelerator(cpu=True), quiet=True,
+    )  # fmt: skip
+    trainer.fit(resume_from=resume_from)
+
+
+def assert_logits_close(got: torch.Tensor, expected: torch.Tensor, atol: float, what: str):
+    """``torch.testing.assert_close`` with ``what`` and the largest difference in the message."""
+    torch.testing.assert_close(
+        got, expected, atol=atol, rtol=0, msg=lambda default: f"{what}: {default}"
+    )
 
 
 class MethodContract:
@@ -77,18 +177,11 @@ class MethodContract:
 
     # -- building blocks (override when a method needs something else) ------------------
     def spec(self) -> MethodSpec:
-        from peftctl.plugin_manager import get_plugins
-
-        return get_plugins().methods.get(self.method_name)
+        return method_spec(self.method_name)
 
     def make_method(self) -> Method:
         """A fresh method instance built like a recipe builds it (options validated)."""
-        from peftctl.config import typed
-        from peftctl.config.recipe import method_config_class
-
-        data = {"name": self.method_name, **self.method_options}
-        config = typed.build(method_config_class(self.method_name), data, "method")
-        return self.spec().load()(config)
+        return make_method(self.method_name, **self.method_options)
 
     def base_model(self) -> nn.Module:
         return tiny_llama(seed=0)
@@ -110,14 +203,12 @@ class MethodContract:
 
     def train_step(self, method: Method, model: nn.Module, step: int = 1) -> None:
         """One optimiser step of the trainer's loss on a random batch."""
-        from peftctl.training.loss import SparseLMLoss
-
         model.train()
         groups = method.parameter_groups(model, lr=self.lr, weight_decay=0.0)
         optimizer = method.make_optimizer(groups, lr=self.lr)
-        loss_sum, n_tokens = SparseLMLoss(model, method)(**random_batch(seed=step))
+        loss = token_loss(method, model, random_batch(seed=step))
         penalty = method.regularization(model)
-        (loss_sum / n_tokens + (0 if penalty is None else penalty)).backward()
+        (loss + (0 if penalty is None else penalty)).backward()
         optimizer.step()
         method.on_step(model, step)
         optimizer.zero_grad(set_to_none=True)
@@ -137,11 +228,13 @@ class MethodContract:
     def test_applies_with_trainable_parameters(self) -> None:
         method, model = self.applied()
         trainable = sum(p.numel() for _, p in method.trainable_parameters(model))
-        assert trainable > 0
+        assert trainable > 0, "apply() left no trainable parameter"
         if self.expected_trainable is not None:
-            assert trainable == self.expected_trainable
+            assert trainable == self.expected_trainable, (
+                f"trainable parameters: expected {self.expected_trainable}, got {trainable}"
+            )
         total = sum(p.numel() for p in model.parameters())
-        assert trainable <= total
+        assert trainable <= total, f"{trainable} trainable parameters but {total} in the model"
 
     def test_trainable_estimate_is_exact(self) -> None:
         """The config's ``trainable_estimate`` (what ``list-methods`` shows) counts exactly
@@ -156,7 +249,11 @@ class MethodContract:
         estimate = method.config.trainable_estimate(arch)
         if estimate is None:
             pytest.skip(f"{type(method.config).__name__} has no trainable_estimate")
-        assert estimate == sum(p.numel() for _, p in method.trainable_parameters(model))
+        actual = sum(p.numel() for _, p in method.trainable_parameters(model))
+        assert estimate == actual, (
+            f"{type(method.config).__name__}.trainable_estimate gives {estimate}, but "
+            f"{actual} parameters train"
+        )
 
     def test_hidden_states_align_with_the_models_forward(self) -> None:
         method, model = self.trained()
@@ -169,9 +266,13 @@ class MethodContract:
                 attention_mask=batch["attention_mask"],
                 **self.forward_kwargs(batch),
             ).logits
-        assert ours.shape[:2] == batch["input_ids"].shape
+        assert ours.shape[:2] == batch["input_ids"].shape, (
+            f"hidden_states gives logits of shape {tuple(ours.shape)}; expected "
+            f"[batch, seq] = {tuple(batch['input_ids'].shape)} first"
+        )
         real = batch["attention_mask"].bool()
-        torch.testing.assert_close(ours[real], plain[:, -length:].float()[real], atol=1e-5, rtol=0)
+        expected = plain[:, -length:].float()[real]
+        assert_logits_close(ours[real], expected, 1e-5, "hidden_states vs the model's forward")
 
     def test_step_changes_only_trainable_parameters(self) -> None:
         method, model = self.applied()
@@ -193,9 +294,10 @@ class MethodContract:
         )
         method.save(model, tmp_path / "adapter")
         loaded_method, loaded = self.reloaded(tmp_path / "adapter", trainable=False)
-        assert not [n for n, p in loaded.named_parameters() if p.requires_grad]
+        still = [n for n, p in loaded.named_parameters() if p.requires_grad]
+        assert not still, f"load(trainable=False) left parameters trainable: {still[:3]}"
         restored = self.logits(loaded_method, loaded, batch)
-        torch.testing.assert_close(restored, trained, atol=self.roundtrip_atol, rtol=0)
+        assert_logits_close(restored, trained, self.roundtrip_atol, "after save and load")
 
     def test_loaded_adapter_trains_further(self, tmp_path: Path) -> None:
         method, model = self.trained()
@@ -203,14 +305,15 @@ class MethodContract:
         trained = self.logits(method, model, batch)
         method.save(model, tmp_path / "adapter")
         method, model = self.reloaded(tmp_path / "adapter", trainable=True)
-        torch.testing.assert_close(
-            self.logits(method, model, batch), trained, atol=self.roundtrip_atol, rtol=0
+        assert_logits_close(
+            self.logits(method, model, batch), trained, self.roundtrip_atol, "loaded trainable"
         )
         params = method.trainable_parameters(model)
         assert params, "the adapter loaded with trainable=True has no trainable parameter"
         before = [p.detach().clone() for _, p in params]
         self.train_step(method, model, step=2)
-        assert any(not torch.equal(p, old) for (_, p), old in zip(params, before, strict=True))
+        changed = [not torch.equal(p, old) for (_, p), old in zip(params, before, strict=True)]
+        assert any(changed), "a training step after load(trainable=True) changed no parameter"
 
     def test_merge_matches_or_is_refused(self) -> None:
         method, model = self.trained()
@@ -224,18 +327,17 @@ class MethodContract:
         with torch.no_grad():
             got = merged(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         real = batch["attention_mask"].bool()
-        torch.testing.assert_close(
-            got.logits.float()[real], expected[real], atol=self.merge_atol, rtol=0
+        assert_logits_close(
+            got.logits.float()[real], expected[real], self.merge_atol, "merged vs adapted"
         )
 
     def test_inference_cost_runs_the_adapted_model(self) -> None:
         """PSCP's FLOP count runs the adapted forward as evaluation does (extra inputs such
         as task ids included); an adapter never costs fewer FLOPs than its base."""
-        from peftctl.evaluation.runner import inference_cost
-
         method, model = self.trained()
-        base = inference_cost(self.base_model(), None, seq_len=16)
-        assert inference_cost(model.eval(), method, seq_len=16).flops >= base.flops > 0
+        base = inference_flops(self.base_model(), None)
+        adapted = inference_flops(model.eval(), method)
+        assert adapted >= base > 0, f"adapted model: {adapted} FLOPs, base model: {base}"
 
     def test_evaluation_uses_the_trained_adapter(self, tmp_path: Path) -> None:
         """Greedy generation and rank scores of the reloaded adapter equal the trained model's
@@ -262,17 +364,22 @@ class MethodContract:
                 ids = torch.tensor([prompt])
                 batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
                 expected_first.append(int(self.logits(m, net, batch)[0, -1].argmax()))
-            assert [t[0] if t else eos for t in tokens] == expected_first
+            first = [t[0] if t else eos for t in tokens]
+            assert first == expected_first, (
+                f"first generated tokens {first}, but hidden_states' argmax gives {expected_first}"
+            )
             full = partial(m.hidden_states, net)
             scores = rank(net, prompts, candidates, pad_token_id=pad, hidden_states=full)
             if not m.changes_sequence:  # the shared-prompt KV cache path gives the same
                 cached = rank(net, prompts, candidates, pad_token_id=pad)
-                torch.testing.assert_close(
-                    torch.tensor(cached), torch.tensor(scores), atol=1e-4, rtol=0
+                assert_logits_close(
+                    torch.tensor(cached), torch.tensor(scores), 1e-4, "cached vs full rank scores"
                 )
             outputs.append((tokens, scores))
         (loaded_tokens, loaded_scores), (trained_tokens, trained_scores) = outputs
-        assert loaded_tokens == trained_tokens
-        torch.testing.assert_close(
-            torch.tensor(loaded_scores), torch.tensor(trained_scores), atol=1e-4, rtol=0
+        assert loaded_tokens == trained_tokens, (
+            f"generation after reload {loaded_tokens}, trained model {trained_tokens}"
+        )
+        assert_logits_close(
+            torch.tensor(loaded_scores), torch.tensor(trained_scores), 1e-4, "rank scores"
         )

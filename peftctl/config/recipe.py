@@ -54,12 +54,13 @@ def build_recipe(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Reci
 
 def method_config_class(name: str) -> type[MethodConfig]:
     """The options dataclass of method ``name``, imported without torch where the plugin
-    declares ``config`` in its spec."""
+    declares it in its spec (``MethodSpec.config``); a method without one has no options
+    beyond ``name``."""
     from peftctl.plugin_manager import get_plugins
 
     spec = get_plugins().methods.get(name)
     if spec.config is None:
-        return spec.load().config_class
+        return MethodConfig
     try:
         return load_object(spec.config)
     except Exception as exc:

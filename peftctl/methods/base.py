@@ -8,15 +8,18 @@ talks to a method through this class. Importing this module does not import torc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
     from peftctl.models.arch import Arch
+
+C = TypeVar("C", bound="MethodConfig")
 
 
 @dataclass(kw_only=True)
@@ -25,6 +28,14 @@ class MethodConfig:
     ``metadata={"help": ...}`` and optional ``min``/``max``/``choices``."""
 
     name: str = field(metadata={"help": "Registered method name (see `peftctl list-methods`)."})
+
+    @classmethod
+    def from_options(cls: type[C], options: Mapping[str, Any]) -> C:
+        """An instance from ``method.*`` options (e.g. saved in an adapter directory), typed,
+        range-checked and validated as a recipe's are."""
+        from peftctl.config import typed
+
+        return typed.build(cls, options, "method")
 
     def validate(self) -> None:
         """Raise :class:`~peftctl.errors.PeftctlError` for options that do not fit together."""
@@ -43,8 +54,6 @@ class Method:
     optimiser step and ``save`` for checkpoints and the final adapter. ``merge`` folds the
     adapter into the base weights where the method allows it.
     """
-
-    config_class: ClassVar[type[MethodConfig]] = MethodConfig
 
     def __init__(self, config: MethodConfig) -> None:
         self.config = config

@@ -8,9 +8,10 @@ list-methods`` shows for :data:`DEFAULT_ARCH`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from peftctl.methods.targets import Targets, is_all_linear, matches
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -66,15 +67,29 @@ class Arch:
             "down_proj": (self.intermediate_size, h),
         }
 
-    def targets(self, names: Sequence[str]) -> list[tuple[int, int]] | None:
-        """Shapes of one layer's linears named by ``names`` (suffixes, or ``["all-linear"]``);
-        None when a name is not a linear of this architecture."""
+    def named_linears(self) -> dict[str, tuple[int, int]]:
+        """``(in_features, out_features)`` of every decoder linear, by its full module name
+        (``model.layers.0.self_attn.q_proj``, as in a transformers causal LM)."""
+        blocks = {name: "self_attn" if name in ATTENTION else "mlp" for name in ATTENTION + MLP}
         shapes = self.linear_shapes()
-        if list(names) == ["all-linear"]:
-            return list(shapes.values())
-        if any(name not in shapes for name in names):
+        return {
+            f"model.layers.{i}.{blocks[name]}.{name}": shape
+            for i in range(self.num_layers)
+            for name, shape in shapes.items()
+        }
+
+    def targets(self, targets: Targets) -> list[tuple[int, int]] | None:
+        """Shapes of every linear of the model that ``targets`` names (peft's semantics, see
+        :mod:`peftctl.methods.targets`); None when an entry names no linear of this
+        architecture (an estimate would be a guess)."""
+        linears = self.named_linears()
+        if is_all_linear(targets):
+            return list(linears.values())
+        # a regex is one entry; a list's entries must each name a linear
+        entries = [targets] if isinstance(targets, str) else [[entry] for entry in targets]
+        if not entries or not all(any(matches(n, e) for n in linears) for e in entries):
             return None
-        return [shapes[name] for name in dict.fromkeys(names)]
+        return [shape for name, shape in linears.items() if matches(name, targets)]
 
     def norm_sizes(self) -> dict[str, int]:
         """Parameters of the RMSNorms by name suffix, summed over the model."""

@@ -57,4 +57,4 @@ class AdaLoraConfig(LoraConfig):
         if shapes is None:
             return None
         # P (init_r x in), Q (out x init_r) and the singular values (init_r)
-        return arch.num_layers * sum(self.init_r * (i + o + 1) for i, o in shapes)
+        return sum(self.init_r * (i + o + 1) for i, o in shapes)

@@ -9,24 +9,23 @@ from torch import nn
 from peftctl.methods.adalora.config import AdaLoraConfig
 from peftctl.methods.base import causal_lm
 from peftctl.methods.lora.method import LoraMethod
+from peftctl.methods.targets import peft_targets
 
 
 class AdaLoraMethod(LoraMethod):
     """Adaptive-budget LoRA: ``on_step`` calls peft's ``update_and_allocate``."""
 
-    config_class = AdaLoraConfig
     config: AdaLoraConfig
 
     def peft_config(self) -> peft.AdaLoraConfig:
         cfg = self.config
-        targets = cfg.target_modules
         return peft.AdaLoraConfig(
             task_type="CAUSAL_LM",
             target_r=cfg.r,
             init_r=cfg.init_r,
             lora_alpha=cfg.alpha,
             lora_dropout=cfg.dropout,
-            target_modules="all-linear" if targets == ["all-linear"] else list(targets),
+            target_modules=peft_targets(cfg.target_modules),
             bias=cfg.bias,
             total_step=cfg.total_step,
             tinit=cfg.tinit,

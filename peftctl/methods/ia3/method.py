@@ -6,18 +6,18 @@ import peft
 
 from peftctl.methods.ia3.config import Ia3Config
 from peftctl.methods.peft_method import PeftMethod
+from peftctl.methods.targets import peft_targets
 
 
 class Ia3Method(PeftMethod):
     """Infused adapter by inhibiting and amplifying inner activations."""
 
-    config_class = Ia3Config
     config: Ia3Config
 
     def peft_config(self) -> peft.IA3Config:
         cfg = self.config
         return peft.IA3Config(
             task_type="CAUSAL_LM",
-            target_modules=list(cfg.target_modules),
+            target_modules=peft_targets(cfg.target_modules),
             feedforward_modules=list(cfg.feedforward_modules),
         )

@@ -11,7 +11,6 @@ from peftctl.methods.peft_method import PeftMethod
 class LnTuningMethod(PeftMethod):
     """Tunes copies of the norm layers; merging swaps the tuned copies in."""
 
-    config_class = LnTuningConfig
     config: LnTuningConfig
 
     def peft_config(self) -> peft.LNTuningConfig:

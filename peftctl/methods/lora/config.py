@@ -52,4 +52,4 @@ class LoraConfig(MethodConfig):
         shapes = arch.targets(self.target_modules)
         if shapes is None:
             return None
-        return arch.num_layers * sum(self.r * (i + o) for i, o in shapes)  # A: r x in, B: out x r
+        return sum(self.r * (i + o) for i, o in shapes)  # A: r x in, B: out x r

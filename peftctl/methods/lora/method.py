@@ -6,6 +6,7 @@ import peft
 
 from peftctl.methods.lora.config import LoraConfig
 from peftctl.methods.peft_method import PeftMethod
+from peftctl.methods.targets import peft_targets
 
 _INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "olora": "olora"}
 
@@ -13,18 +14,16 @@ _INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "olora": "ol
 class LoraMethod(PeftMethod):
     """Low-rank adapters on linear layers (Hu et al., 2021)."""
 
-    config_class = LoraConfig
     config: LoraConfig
 
     def peft_config(self) -> peft.LoraConfig:
         cfg = self.config
-        targets = cfg.target_modules
         return peft.LoraConfig(
             task_type="CAUSAL_LM",
             r=cfg.r,
             lora_alpha=cfg.alpha,
             lora_dropout=cfg.dropout,
-            target_modules="all-linear" if targets == ["all-linear"] else list(targets),
+            target_modules=peft_targets(cfg.target_modules),
             bias=cfg.bias,
             use_rslora=cfg.use_rslora,
             init_lora_weights=_INIT.get(cfg.init, cfg.init),  # PiSSA: pissa_niter_N

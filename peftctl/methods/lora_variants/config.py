@@ -22,7 +22,7 @@ class DoraConfig(LoraConfig):
         lora, shapes = super().trainable_estimate(arch), arch.targets(self.target_modules)
         if lora is None or shapes is None:
             return None
-        return lora + arch.num_layers * sum(o for _, o in shapes)  # one magnitude per output
+        return lora + sum(o for _, o in shapes)  # one magnitude per output
 
 
 @dataclass(kw_only=True)

@@ -11,13 +11,11 @@ from torch import nn
 
 from peftctl.methods.base import write_dir_atomically
 from peftctl.methods.lora.method import LoraMethod
-from peftctl.methods.lora_variants.config import DoraConfig, LoraPlusConfig, PissaConfig
+from peftctl.methods.lora_variants.config import LoraPlusConfig, PissaConfig
 
 
 class DoraMethod(LoraMethod):
     """Weight-decomposed LoRA (peft ``use_dora``)."""
-
-    config_class = DoraConfig
 
     def peft_config(self) -> peft.LoraConfig:
         config = super().peft_config()
@@ -28,7 +26,6 @@ class DoraMethod(LoraMethod):
 class LoraPlusMethod(LoraMethod):
     """LoRA with a separate optimiser group for the B matrices at ``lr * lr_ratio``."""
 
-    config_class = LoraPlusConfig
     config: LoraPlusConfig
 
     def parameter_groups(self, model: nn.Module, *, lr: float, weight_decay: float) -> list[dict]:
@@ -53,7 +50,6 @@ class PissaMethod(LoraMethod):
     adapter (rank ``2r``) for the *original* base: ``adapter/`` loads onto a fresh model.
     """
 
-    config_class = PissaConfig
     config: PissaConfig
 
     def peft_config(self) -> peft.LoraConfig:

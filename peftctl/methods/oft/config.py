@@ -46,4 +46,4 @@ class OftConfig(MethodConfig):
             return None
         per_block = size * (size - 1) // 2  # a skew-symmetric block: its upper triangle
         blocks = sum(1 if self.block_share else i // size for i, _ in shapes)
-        return arch.num_layers * blocks * per_block
+        return blocks * per_block

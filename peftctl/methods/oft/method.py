@@ -6,22 +6,21 @@ import peft
 
 from peftctl.methods.oft.config import OftConfig
 from peftctl.methods.peft_method import PeftMethod
+from peftctl.methods.targets import peft_targets
 
 
 class OftMethod(PeftMethod):
     """Orthogonal fine-tuning."""
 
-    config_class = OftConfig
     config: OftConfig
 
     def peft_config(self) -> peft.OFTConfig:
         cfg = self.config
-        targets = cfg.target_modules
         return peft.OFTConfig(
             task_type="CAUSAL_LM",
             r=0,
             oft_block_size=cfg.block_size,
-            target_modules="all-linear" if targets == ["all-linear"] else list(targets),
+            target_modules=peft_targets(cfg.target_modules),
             module_dropout=cfg.dropout,
             coft=cfg.coft,
             block_share=cfg.block_share,

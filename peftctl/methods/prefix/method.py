@@ -49,7 +49,6 @@ class PrefixMethod(PromptLearningMethod):
 class PrefixTuningMethod(PrefixMethod):
     """Prefix tuning with an MLP reparameterisation."""
 
-    config_class = PrefixTuningConfig
     config: PrefixTuningConfig
 
     def peft_config(self) -> peft.PrefixTuningConfig:
@@ -64,7 +63,6 @@ class PrefixTuningMethod(PrefixMethod):
 class PTuningV2Method(PrefixMethod):
     """P-tuning v2: the per-layer prefixes are trained directly."""
 
-    config_class = PTuningV2Config
     config: PTuningV2Config
 
     def peft_config(self) -> peft.PrefixTuningConfig:

@@ -38,7 +38,6 @@ class InputPromptMethod(PromptLearningMethod):
 class PromptTuningMethod(InputPromptMethod):
     """Soft prompt tuning."""
 
-    config_class = PromptTuningConfig
     config: PromptTuningConfig
 
     def peft_config(self) -> peft.PromptTuningConfig:
@@ -53,7 +52,6 @@ class PromptTuningMethod(InputPromptMethod):
 class PTuningMethod(InputPromptMethod):
     """P-tuning: the prompt comes out of a trained MLP/LSTM encoder."""
 
-    config_class = PTuningConfig
     config: PTuningConfig
 
     def peft_config(self) -> peft.PromptEncoderConfig:
@@ -70,7 +68,6 @@ class PTuningMethod(InputPromptMethod):
 class MtpMethod(InputPromptMethod):
     """Multitask prompt tuning; every example is task 0 until datasets carry task ids."""
 
-    config_class = MtpConfig
     config: MtpConfig
 
     def peft_config(self) -> peft.MultitaskPromptTuningConfig:

@@ -39,4 +39,4 @@ class VeraConfig(MethodConfig):
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.targets(self.target_modules)  # the random A, B are frozen: d (r), b (out)
-        return None if shapes is None else arch.num_layers * sum(self.r + o for _, o in shapes)
+        return None if shapes is None else sum(self.r + o for _, o in shapes)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import peft
 
 from peftctl.methods.peft_method import PeftMethod
+from peftctl.methods.targets import peft_targets
 from peftctl.methods.vera.config import VeraConfig
 
 
 class VeraMethod(PeftMethod):
     """Vector-based random matrix adaptation."""
 
-    config_class = VeraConfig
     config: VeraConfig
 
     def peft_config(self) -> peft.VeraConfig:
@@ -19,7 +19,7 @@ class VeraMethod(PeftMethod):
         return peft.VeraConfig(
             task_type="CAUSAL_LM",
             r=cfg.r,
-            target_modules=list(cfg.target_modules),
+            target_modules=peft_targets(cfg.target_modules),
             vera_dropout=cfg.dropout,
             d_initial=cfg.d_initial,
             projection_prng_key=cfg.projection_seed,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from peftctl.config import typed
-from peftctl.config.recipe import load_recipe, method_config_class
-from peftctl.errors import PeftctlError
-from peftctl.plugin_manager import get_plugins
-from peftctl.recipes.finder import first_comment_command, recipe_index
-from peftctl.testing import MethodContract, random_batch, tiny_llama
+from peftctl.api import DEFAULT_ARCH, PeftctlError
+from peftctl.testing import (
+    MethodContract,
+    make_method,
+    random_batch,
+    shipped_recipe,
+    tiny_llama,
+)
 
 METHODS = ("double_seq_bn", "seq_bn", "par_bn")
 # tiny_llama has hidden size 32: reduction factor 4 -> bottleneck 8
@@ -41,8 +42,7 @@ class TestParBn(MethodContract):
 
 
 def make(name: str, **options):
-    config = typed.build(method_config_class(name), {"name": name, **options}, "method")
-    return get_plugins().methods.get(name).load()(config)
+    return make_method(name, **options)
 
 
 def trained(name: str, **options):
@@ -124,20 +124,17 @@ def test_merge_is_refused_with_the_reason():
 
 @pytest.mark.parametrize("name", METHODS)
 def test_recipe_is_shipped_and_valid(name):
-    path = recipe_index()[f"{name}_sst2"]
-    assert Path(path).parent.name == "recipes"
-    assert first_comment_command(Path(path)) == f"peftctl train {name}_sst2"
-    config = load_recipe(f"{name}_sst2")
-    assert config.method.name == name and config.dataset.name == "sst2"
+    recipe = shipped_recipe(f"{name}_sst2")
+    assert recipe.path.parent.name == "recipes"
+    assert recipe.command == f"peftctl train {name}_sst2"
+    assert recipe.config.method.name == name and recipe.config.dataset.name == "sst2"
 
 
 def test_trainable_estimates_on_the_default_model():
     """list-methods' figures; 1,262,520 is what a seq_bn run on SmolLM2-135M trains."""
-    from peftctl.models.arch import DEFAULT_ARCH
 
     def estimate(name, **options):
-        config = typed.build(method_config_class(name), {"name": name, **options}, "method")
-        return config.trainable_estimate(DEFAULT_ARCH)
+        return make(name, **options).config.trainable_estimate(DEFAULT_ARCH)
 
     assert estimate("seq_bn") == estimate("par_bn") == 1_262_520
     assert estimate("double_seq_bn") == 2 * 1_262_520

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from peftctl.config import typed
-from peftctl.config.recipe import load_recipe, method_config_class
-from peftctl.errors import PeftctlError
-from peftctl.plugin_manager import get_plugins
-from peftctl.recipes.finder import first_comment_command, recipe_index
-from peftctl.testing import TINY_LLAMA, MethodContract, random_batch
+from peftctl.api import PeftctlError
+from peftctl.testing import MethodContract, make_method, random_batch, shipped_recipe, tiny_llama
 
 # tiny_llama: hidden 32, intermediate 64, 4 heads of 8, 2 kv heads -> k/v project to 16
 PER_LAYER = 32 + 16 + 16 + 32 + 64 + 64 + 32  # q, k, v, o, gate, up, down
@@ -27,15 +22,7 @@ class TestBitFit(MethodContract):
 
 
 def make(**options):
-    config = typed.build(method_config_class("bitfit"), {"name": "bitfit", **options}, "method")
-    return get_plugins().methods.get("bitfit").load()(config)
-
-
-def llama(**overrides) -> nn.Module:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    return LlamaForCausalLM(LlamaConfig(**{**TINY_LLAMA, **overrides})).eval()
+    return make_method("bitfit", **options)
 
 
 def logits(model: nn.Module, batch: dict) -> torch.Tensor:
@@ -46,15 +33,15 @@ def logits(model: nn.Module, batch: dict) -> torch.Tensor:
 
 def trained(**options):
     method = make(**options)
-    model = method.apply(llama())
+    model = method.apply(tiny_llama())
     TestBitFit().train_step(method, model)
     return method, model
 
 
 def test_added_biases_start_at_zero_and_leave_the_output_unchanged():
     batch = random_batch()
-    base = logits(llama(), batch)
-    model = make().apply(llama())
+    base = logits(tiny_llama(), batch)
+    model = make().apply(tiny_llama())
     biases = [p for n, p in model.named_parameters() if p.requires_grad]
     assert biases and all(
         n.endswith(".bias") for n, p in model.named_parameters() if p.requires_grad
@@ -64,7 +51,7 @@ def test_added_biases_start_at_zero_and_leave_the_output_unchanged():
 
 
 def test_only_biases_train_and_the_lm_head_is_never_a_target():
-    model = make(target_modules=["q_proj", "lm_head"]).apply(llama())
+    model = make(target_modules=["q_proj", "lm_head"]).apply(tiny_llama())
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {f"model.layers.{i}.self_attn.q_proj.bias" for i in range(2)}
     assert model.lm_head.bias is None
@@ -89,7 +76,7 @@ def test_checkpoint_holds_only_the_trained_biases(tmp_path):
 
 
 def test_existing_biases_train_too_and_keep_their_values():
-    model = llama(attention_bias=True)  # q/k/v/o have biases, the MLP has none
+    model = tiny_llama(attention_bias=True)  # q/k/v/o have biases, the MLP has none
     with torch.no_grad():
         model.model.layers[0].self_attn.q_proj.bias.fill_(0.5)
     method = make()
@@ -101,7 +88,7 @@ def test_existing_biases_train_too_and_keep_their_values():
 
 def test_unload_removes_the_added_biases():
     batch = random_batch()
-    base = logits(llama(), batch)
+    base = logits(tiny_llama(), batch)
     method, model = trained()
     assert not torch.equal(logits(model, batch), base)
     model = method.unload(model)
@@ -125,21 +112,20 @@ def test_merged_model_saves_and_reloads_with_transformers(tmp_path):
 
 def test_unknown_targets_and_foreign_adapters_are_clear_errors(tmp_path):
     with pytest.raises(PeftctlError, match=r"matches no linear layer.*q_proj"):
-        make(target_modules=["query"]).apply(llama())
+        make(target_modules=["query"]).apply(tiny_llama())
     with pytest.raises(PeftctlError, match="target_modules is empty"):
         make(target_modules=[])
-    with pytest.raises(PeftctlError, match=r"biases\.safetensors is missing"):
-        make().load(llama(), tmp_path)
+    with pytest.raises(PeftctlError, match=r"lacks adapter_config\.json or biases\.safetensors"):
+        make().load(tiny_llama(), tmp_path)
     method, model = trained()
     method.save(model, tmp_path / "adapter")
-    bigger = llama(hidden_size=64, intermediate_size=128)
+    bigger = tiny_llama(hidden_size=64, intermediate_size=128)
     with pytest.raises(PeftctlError, match="not a bias of this model's linears"):
         make().load(bigger, tmp_path / "adapter")
 
 
 def test_recipe_is_shipped_and_valid():
-    path = recipe_index()["bitfit_sst2"]
-    assert Path(path).parent.name == "recipes"
-    assert first_comment_command(Path(path)) == "peftctl train bitfit_sst2"
-    config = load_recipe("bitfit_sst2")
-    assert config.method.name == "bitfit" and config.dataset.name == "sst2"
+    recipe = shipped_recipe("bitfit_sst2")
+    assert recipe.path.parent.name == "recipes"
+    assert recipe.command == "peftctl train bitfit_sst2"
+    assert recipe.config.method.name == "bitfit" and recipe.config.dataset.name == "sst2"

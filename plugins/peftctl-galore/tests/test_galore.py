@@ -9,13 +9,17 @@ import pytest
 import torch
 from galore_torch.galore_projector import GaLoreProjector
 
-from peftctl.config import typed
-from peftctl.config.recipe import load_recipe, method_config_class
-from peftctl.errors import PeftctlError
-from peftctl.plugin_manager import get_plugins
-from peftctl.recipes.finder import first_comment_command, recipe_index
-from peftctl.testing import TINY_LLAMA, MethodContract, random_batch, tiny_llama
-from peftctl.training.loss import SparseLMLoss
+from peftctl.api import DEFAULT_ARCH, PeftctlError
+from peftctl.testing import (
+    TINY_LLAMA,
+    MethodContract,
+    fit,
+    make_method,
+    random_batch,
+    shipped_recipe,
+    tiny_llama,
+    token_loss,
+)
 
 OPTIONS = {"rank": 4, "update_proj_gap": 2}
 # tiny_llama's decoder linears, 2 layers: q, o 32x32; k, v 16x32; gate, up 64x32; down 32x64
@@ -35,14 +39,12 @@ class TestGaloreAdafactorFullModel(MethodContract):
 
 
 def make(**options):
-    config = typed.build(method_config_class("galore"), {"name": "galore", **options}, "method")
-    return get_plugins().methods.get("galore").load()(config)
+    return make_method("galore", **options)
 
 
 def step(method, model, optimizer, seed: int) -> None:
     model.train()
-    loss_sum, n_tokens = SparseLMLoss(model, method)(**random_batch(seed=seed))
-    (loss_sum / n_tokens).backward()
+    token_loss(method, model, random_batch(seed=seed)).backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
@@ -129,29 +131,19 @@ def test_optimizer_state_reloads_with_weights_only_and_continues_identically():
 
 def test_trainer_checkpoint_resumes_to_the_same_weights(tmp_path):
     """The trainer's own checkpoints (accelerate save_state/load_state) with GaLore's state."""
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-
-    from peftctl.config.sections import EvalConfig, TrainConfig
-    from peftctl.training.batching import TokenData
-    from peftctl.training.trainer import Trainer
-
     g = torch.Generator().manual_seed(1)
     ids = [
         torch.randint(3, TINY_LLAMA["vocab_size"], (12,), generator=g).tolist() for _ in range(16)
     ]
-    data = TokenData(ids, [[-100] * 9 + x[-3:] for x in ids])
+    labels = [[-100] * 9 + x[-3:] for x in ids]
 
     def run(out: Path, resume_from: Path | None = None):
-        AcceleratorState._reset_state(reset_partial_state=True)
         method = make(**{**OPTIONS, "update_proj_gap": 3})
         model = method.apply(tiny_llama())
-        trainer = Trainer(
-            model=model, method=method, seed=0, train_data=data, eval_data=None, pad_id=0,
-            train=TrainConfig(max_steps=4, batch_size=4, lr=1e-2, save_every=2),
-            eval=EvalConfig(), output_dir=out, accelerator=Accelerator(cpu=True), quiet=True,
+        fit(
+            method, model, ids, labels, out, resume_from=resume_from,
+            max_steps=4, batch_size=4, lr=1e-2, save_every=2,
         )  # fmt: skip
-        trainer.fit(resume_from=resume_from)
         return dict(method.trainable_parameters(model))
 
     straight = run(tmp_path / "a")
@@ -169,16 +161,13 @@ def test_unsupported_variants_fail_clearly():
 
 
 def test_recipe_is_shipped_and_valid():
-    path = Path(recipe_index()["galore_sst2"])
-    assert first_comment_command(path) == "peftctl train galore_sst2"
-    config = load_recipe("galore_sst2")
-    assert config.method.name == "galore" and config.method.rank > 0
+    recipe = shipped_recipe("galore_sst2")
+    assert recipe.command == "peftctl train galore_sst2"
+    assert recipe.config.method.name == "galore" and recipe.config.method.rank > 0
 
 
 def test_trainable_estimates_on_the_default_model():
     """list-methods' figures; 106,168,320 is what a galore run on SmolLM2-135M trains."""
-    from peftctl.models.arch import DEFAULT_ARCH
-
     assert make().config.trainable_estimate(DEFAULT_ARCH) == 106_168_320
     assert make(train_rest=True).config.trainable_estimate(DEFAULT_ARCH) == (
         DEFAULT_ARCH.total_params()

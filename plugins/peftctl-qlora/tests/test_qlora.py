@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import bitsandbytes as bnb
 import pytest
 import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from peftctl.config import typed
-from peftctl.config.recipe import load_recipe, method_config_class
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import causal_lm
-from peftctl.plugin_manager import get_plugins
-from peftctl.recipes.finder import first_comment_command, recipe_index
-from peftctl.testing import TINY_LLAMA, MethodContract, random_batch, tiny_llama
-from peftctl.training.loss import SparseLMLoss
+from peftctl.api import PeftctlError, causal_lm
+from peftctl.testing import (
+    MethodContract,
+    inference_flops,
+    make_method,
+    parameter_counts,
+    random_batch,
+    shipped_recipe,
+    tiny_llama,
+    token_loss,
+)
 
 R4 = {"r": 4}
 
@@ -32,26 +33,18 @@ class TestQLora(MethodContract):
         """The cost forward runs; bitsandbytes' 4-bit kernels are invisible to torch's FLOP
         counter, so QLoRA's count holds the LoRA, head and attention FLOPs only (known
         undercount, docs/plugins.md) and is below the full-precision base's."""
-        from peftctl.evaluation.runner import inference_cost
-
         method, model = self.trained()
-        base = inference_cost(self.base_model(), None, seq_len=16)
-        assert 0 < inference_cost(model.eval(), method, seq_len=16).flops < base.flops
+        assert 0 < inference_flops(model.eval(), method) < inference_flops(self.base_model(), None)
 
 
 def make(**options):
-    config = typed.build(method_config_class("qlora"), {"name": "qlora", **options}, "method")
-    return get_plugins().methods.get("qlora").load()(config)
+    return make_method("qlora", **options)
 
 
 def wider_llama() -> nn.Module:
     """tiny_llama with hidden 128: every in_features is a multiple of the 64-weight block,
     which bitsandbytes' avx512-bf16 repacking needs."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(**{**TINY_LLAMA, "hidden_size": 128, "intermediate_size": 256})
-    return LlamaForCausalLM(config).eval()
+    return tiny_llama(hidden_size=128, intermediate_size=256)
 
 
 def four_bit_layers(model: nn.Module) -> list[bnb.nn.Linear4bit]:
@@ -73,8 +66,6 @@ def test_decoder_linears_are_nf4_and_the_head_is_not():
 
 
 def test_run_card_counts_4bit_weights_at_their_logical_shape():
-    from peftctl.training.outputs import parameter_counts
-
     base_total = sum(p.numel() for p in tiny_llama().parameters())
     counts = parameter_counts(make().apply(tiny_llama()))
     assert counts["total"] == base_total + counts["trainable"]
@@ -132,8 +123,7 @@ def avx512bf16_cpu(monkeypatch):
 def lora_grads(method, model, seed: int = 5) -> tuple[float, dict[str, torch.Tensor]]:
     """Loss on a fixed batch and the LoRA gradients it gives (gradients cleared after)."""
     model.train()
-    loss_sum, n_tokens = SparseLMLoss(model, method)(**random_batch(seed=seed))
-    loss = loss_sum / n_tokens
+    loss = token_loss(method, model, random_batch(seed=seed))
     loss.backward()
     grads = {n: p.grad.clone() for n, p in method.trainable_parameters(model)}
     model.zero_grad(set_to_none=True)
@@ -210,7 +200,6 @@ def test_the_gradient_check_catches_repacking(avx512bf16_cpu):
 
 
 def test_recipe_is_shipped_and_valid():
-    path = Path(recipe_index()["qlora_sst2"])
-    assert first_comment_command(path) == "peftctl train qlora_sst2"
-    config = load_recipe("qlora_sst2")
-    assert config.method.name == "qlora" and config.method.quant_type == "nf4"
+    recipe = shipped_recipe("qlora_sst2")
+    assert recipe.command == "peftctl train qlora_sst2"
+    assert recipe.config.method.name == "qlora" and recipe.config.method.quant_type == "nf4"

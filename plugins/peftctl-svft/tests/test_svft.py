@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -14,12 +13,8 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from peftctl.config import typed
-from peftctl.config.recipe import load_recipe, method_config_class
-from peftctl.errors import PeftctlError
-from peftctl.plugin_manager import get_plugins
-from peftctl.recipes.finder import first_comment_command, recipe_index
-from peftctl.testing import MethodContract, random_batch, tiny_llama
+from peftctl.api import PeftctlError
+from peftctl.testing import MethodContract, make_method, random_batch, shipped_recipe, tiny_llama
 
 # tiny_llama: hidden 32, MLP 64, k/v project to 16 -> full ranks q 32, k 16, v 16, o 32,
 # gate 32, up 32, down 32 (min(out, in)) = 192 per layer, 2 layers
@@ -63,8 +58,7 @@ class TestSvftStoredVectors(MethodContract):
 
 
 def make(**options):
-    config = typed.build(method_config_class("svft"), {"name": "svft", **options}, "method")
-    return get_plugins().methods.get("svft").load()(config)
+    return make_method("svft", **options)
 
 
 def logits(model: nn.Module, batch: dict) -> torch.Tensor:
@@ -209,8 +203,7 @@ def test_loading_onto_another_model_is_a_clear_error(tmp_path):
 
 
 def test_recipe_is_shipped_and_valid():
-    path = recipe_index()["svft_sst2"]
-    assert Path(path).parent.name == "recipes"
-    assert first_comment_command(Path(path)) == "peftctl train svft_sst2"
-    config = load_recipe("svft_sst2")
-    assert config.method.name == "svft" and config.method.pattern == "plain"
+    recipe = shipped_recipe("svft_sst2")
+    assert recipe.path.parent.name == "recipes"
+    assert recipe.command == "peftctl train svft_sst2"
+    assert recipe.config.method.name == "svft" and recipe.config.method.pattern == "plain"

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import MethodConfig
-
-if TYPE_CHECKING:
-    from peftctl.models.arch import Arch
+from peftctl.api import Arch, MethodConfig, PeftctlError
 
 ACTIVATIONS = ("relu", "swish", "gelu", "tanh")
 

@@ -19,9 +19,8 @@ from typing import Any
 import adapters
 from torch import nn
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import Method, causal_lm, write_dir_atomically
-from peftctl_adapters.config import BottleneckConfig, DoubleSeqBnConfig, ParBnConfig, SeqBnConfig
+from peftctl.api import Method, PeftctlError, causal_lm, write_dir_atomically
+from peftctl_adapters.config import BottleneckConfig, ParBnConfig
 
 #: Name of the adapter inside the model.
 ADAPTER = "peftctl"
@@ -118,16 +117,12 @@ class BottleneckMethod(Method):
 class DoubleSeqBnMethod(BottleneckMethod):
     """Houlsby adapters: after the attention and after the feed-forward block."""
 
-    config_class = DoubleSeqBnConfig
-
     def adapter_config(self) -> adapters.BnConfig:
         return adapters.DoubleSeqBnConfig(**self.common_options())
 
 
 class SeqBnMethod(BottleneckMethod):
     """Pfeiffer adapter: after the feed-forward block."""
-
-    config_class = SeqBnConfig
 
     def adapter_config(self) -> adapters.BnConfig:
         return adapters.SeqBnConfig(**self.common_options())
@@ -136,7 +131,6 @@ class SeqBnMethod(BottleneckMethod):
 class ParBnMethod(BottleneckMethod):
     """Parallel adapter beside the feed-forward block, its output scaled."""
 
-    config_class = ParBnConfig
     config: ParBnConfig
 
     def adapter_config(self) -> adapters.BnConfig:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import MethodConfig
-
-if TYPE_CHECKING:
-    from peftctl.models.arch import Arch
+from peftctl.api import Arch, MethodConfig, PeftctlError
 
 DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -23,8 +18,9 @@ class BitFitConfig(MethodConfig):
     target_modules: list[str] = field(
         default_factory=lambda: list(DECODER_LINEARS),
         metadata={
-            "help": "Name suffixes of the nn.Linear layers whose bias trains (default: every "
-            "decoder linear of a Llama-style model; the LM head is never a target)."
+            "help": "The nn.Linear layers whose bias trains, as peft's target_modules (name "
+            "suffixes, or ['all-linear']; default: every decoder linear of a Llama-style "
+            "model; the LM head is never a target)."
         },
     )
 
@@ -36,4 +32,4 @@ class BitFitConfig(MethodConfig):
         shapes = arch.targets(self.target_modules)
         if shapes is None:
             return None
-        return arch.num_layers * sum(out for _, out in shapes)  # one bias per output feature
+        return sum(out for _, out in shapes)  # one bias per output feature

@@ -8,20 +8,23 @@ and ``adapter/adapter_config.json`` the options and which biases were added.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import Method, causal_lm, write_dir_atomically
+from peftctl.api import (
+    Method,
+    PeftctlError,
+    causal_lm,
+    load_adapter_dir,
+    save_adapter_dir,
+    target_linears,
+)
 from peftctl_bitfit.config import BitFitConfig
 
 WEIGHTS = "biases.safetensors"
-CONFIG = "adapter_config.json"
 #: Attribute set on every target linear: "added" (the bias is BitFit's) or "existing".
 MARK = "_peftctl_bitfit"
 #: transformers config flags that say a block's linears have biases (Llama, Mistral, ...).
@@ -31,7 +34,6 @@ BIAS_FLAGS = {"attention_bias": ".self_attn.", "mlp_bias": ".mlp."}
 class BitFitMethod(Method):
     """Trains the target linears' biases; merging keeps them as plain ``nn.Linear`` biases."""
 
-    config_class = BitFitConfig
     config: BitFitConfig
 
     # -- building ----------------------------------------------------------------------
@@ -44,27 +46,10 @@ class BitFitMethod(Method):
 
     def targets(self, model: nn.Module) -> dict[str, nn.Linear]:
         """``{module name: linear}`` of the layers whose bias trains (never the LM head)."""
-        head = causal_lm(model).get_output_embeddings()
-        suffixes = tuple(self.config.target_modules)
-        found = {
-            name: module
-            for name, module in model.named_modules()
-            if isinstance(module, nn.Linear)
-            and module is not head
-            and name.rpartition(".")[2] in suffixes
-        }
-        if not found:
-            linears = sorted(
-                {n.rpartition(".")[2] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
-            )
-            raise PeftctlError(
-                f"method.target_modules {list(suffixes)} matches no linear layer of the model; "
-                f"its linears are named {', '.join(linears)}"
-            )
-        return found
+        return target_linears(model, self.config.target_modules)
 
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
-        state = read_adapter(Path(adapter_dir))
+        _, state = load_adapter_dir(adapter_dir, method="bitfit", weights_file=WEIGHTS)
         model.requires_grad_(False)
         with torch.no_grad():
             for key, value in state.items():
@@ -75,17 +60,17 @@ class BitFitMethod(Method):
 
     # -- persistence -------------------------------------------------------------------
     def save(self, model: nn.Module, adapter_dir: Path) -> None:
-        state = {n: p.detach().cpu().contiguous() for n, p in self.trainable_parameters(model)}
         added = sorted(
             name for name, m in model.named_modules() if getattr(m, MARK, None) == "added"
         )
-        meta = {"method": "bitfit", "options": asdict(self.config), "added_biases": added}
-
-        def write(tmp: Path) -> None:
-            save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
-            (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-
-        write_dir_atomically(Path(adapter_dir), write)
+        save_adapter_dir(
+            adapter_dir,
+            method="bitfit",
+            weights_file=WEIGHTS,
+            weights=dict(self.trainable_parameters(model)),
+            options=asdict(self.config),
+            added_biases=added,
+        )
 
     # -- inference ---------------------------------------------------------------------
     def merge(self, model: nn.Module) -> nn.Module:
@@ -129,18 +114,6 @@ def ensure_bias(linear: nn.Linear, *, mark: bool = True) -> nn.Parameter:
     elif mark and not hasattr(linear, MARK):
         setattr(linear, MARK, "existing")
     return linear.bias
-
-
-def read_adapter(adapter_dir: Path) -> dict[str, torch.Tensor]:
-    path = adapter_dir / WEIGHTS
-    if not path.is_file():
-        raise PeftctlError(f"{path} is missing; is {adapter_dir} a 'bitfit' adapter?")
-    meta_path = adapter_dir / CONFIG
-    if meta_path.is_file():
-        method = json.loads(meta_path.read_text(encoding="utf-8")).get("method")
-        if method != "bitfit":
-            raise PeftctlError(f"{adapter_dir} holds a '{method}' adapter, not a 'bitfit' one")
-    return load_file(str(path))
 
 
 def linear_for(model: nn.Module, key: str, value: torch.Tensor, adapter_dir: Path) -> nn.Linear:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import MethodConfig
-
-if TYPE_CHECKING:
-    from peftctl.models.arch import Arch
+from peftctl.api import Arch, MethodConfig, PeftctlError
 
 PROJ_TYPES = ("std", "reverse_std", "left", "right", "full")
 OPTIMIZERS = ("adamw", "adafactor", "adamw8bit")
@@ -44,8 +39,8 @@ class GaloreConfig(MethodConfig):
     target_modules: list[str] = field(
         default_factory=lambda: ["all-linear"],
         metadata={
-            "help": "Decoder linear layers (name suffixes) trained with GaLore, or "
-            "['all-linear'] for every attention and MLP projection."
+            "help": "Linear layers trained with GaLore (peft's target_modules: name suffixes, "
+            "or ['all-linear'] for every linear but the LM head)."
         },
     )
     train_rest: bool = field(
@@ -85,4 +80,4 @@ class GaloreConfig(MethodConfig):
         if self.train_rest:
             return arch.total_params()
         shapes = arch.targets(self.target_modules)
-        return None if shapes is None else arch.num_layers * sum(i * o for i, o in shapes)
+        return None if shapes is None else sum(i * o for i, o in shapes)

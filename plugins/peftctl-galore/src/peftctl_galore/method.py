@@ -1,5 +1,5 @@
-"""GaLore on peftctl's own-weights baseline: the targeted linear weights train in full and
-``make_optimizer`` builds galore-torch's projected optimiser over them.
+"""GaLore on peftctl's own-weights base (``OwnWeightsMethod``): the targeted linear weights
+train in full and ``make_optimizer`` builds galore-torch's projected optimiser over them.
 
 ``adapter/weights.safetensors`` holds the trained weights (as with ``full``); loading copies
 them into a fresh base model, merging returns the model itself.
@@ -10,9 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import causal_lm
-from peftctl.methods.baselines.method import OwnWeightsMethod
+from peftctl.api import OwnWeightsMethod, target_linears
 from peftctl_galore.config import GaloreConfig
 from peftctl_galore.optim import galore_optimizer, require_cuda_for
 
@@ -20,27 +18,15 @@ from peftctl_galore.optim import galore_optimizer, require_cuda_for
 class GaloreMethod(OwnWeightsMethod):
     """Gradient low-rank projection (Zhao et al., 2024)."""
 
-    config_class = GaloreConfig
     config: GaloreConfig
 
     def target_names(self, model: nn.Module) -> set[str]:
         """Names of the linear weights whose gradients are projected."""
-        lm = causal_lm(model)
-        decoder = lm.get_decoder()
-        targets = self.config.target_modules
-        everything = targets == ["all-linear"]
-        found = set()
-        for name, module in decoder.named_modules():
-            if not isinstance(module, nn.Linear):
-                continue
-            if everything or any(name == t or name.endswith(f".{t}") for t in targets):
-                found.add(id(module.weight))
-        if not found:
-            raise PeftctlError(
-                f"method.target_modules {targets} matches no linear layer of the decoder; "
-                "use module names such as q_proj, down_proj or ['all-linear']"
-            )
-        return {n for n, p in model.named_parameters() if id(p) in found}
+        weights = {
+            id(linear.weight)
+            for linear in target_linears(model, self.config.target_modules).values()
+        }
+        return {n for n, p in model.named_parameters() if id(p) in weights}
 
     def trainable_names(self, model: nn.Module) -> set[str]:
         if self.config.train_rest:

@@ -12,7 +12,7 @@ import torch
 from galore_torch import GaLoreAdafactor, GaLoreAdamW, GaLoreAdamW8bit
 from galore_torch.galore_projector import GaLoreProjector
 
-from peftctl.errors import PeftctlError
+from peftctl.api import PeftctlError
 
 PROJECTOR, MATRIX = "projector", "projector_matrix"
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from peftctl import hookimpl
-from peftctl.recipes.finder import plugin_recipe_dir
-from peftctl.specs import MethodSpec
+from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
 
 
 @hookimpl

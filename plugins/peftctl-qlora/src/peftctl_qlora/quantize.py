@@ -10,8 +10,7 @@ import bitsandbytes as bnb
 import torch
 from torch import nn
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import causal_lm
+from peftctl.api import PeftctlError, causal_lm
 
 
 def quantize_linears(model: nn.Module, *, quant_type: str, double_quant: bool) -> int:

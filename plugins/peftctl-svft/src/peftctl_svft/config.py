@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import MethodConfig
-
-if TYPE_CHECKING:
-    from peftctl.models.arch import Arch
+from peftctl.api import Arch, MethodConfig, PeftctlError
 
 PATTERNS = ("plain", "banded", "random", "top_k")
 DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -49,8 +44,9 @@ class SvftConfig(MethodConfig):
     target_modules: list[str] = field(
         default_factory=lambda: list(DECODER_LINEARS),
         metadata={
-            "help": "Name suffixes of the nn.Linear layers to adapt (default: every decoder "
-            "linear, as in the paper's Llama/Gemma runs; the LM head is never a target)."
+            "help": "The nn.Linear layers to adapt, as peft's target_modules (name suffixes, "
+            "or ['all-linear']; default: every decoder linear, as in the paper's Llama/Gemma "
+            "runs; the LM head is never a target)."
         },
     )
     seed: int = field(
@@ -78,7 +74,7 @@ class SvftConfig(MethodConfig):
         if shapes is None:
             return None
         ranks = [min(i, o) if self.rank == 0 else min(self.rank, i, o) for i, o in shapes]
-        return arch.num_layers * sum(self.entries(r) for r in ranks)
+        return sum(self.entries(r) for r in ranks)
 
     def entries(self, rank: int) -> int:
         """Trained entries of M for a weight of rank ``rank`` under these options."""

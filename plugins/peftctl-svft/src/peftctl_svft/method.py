@@ -10,24 +10,26 @@ rank and the Frobenius norm of its base weight (to catch loading onto another mo
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from peftctl.config import typed
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import Method, causal_lm, write_dir_atomically
+from peftctl.api import (
+    Method,
+    PeftctlError,
+    causal_lm,
+    load_adapter_dir,
+    save_adapter_dir,
+    target_linears,
+)
 from peftctl_svft.config import SvftConfig
 from peftctl_svft.layer import Index, SvftLinear, pattern
 from peftctl_svft.svd import Triplet, decompose
 
 WEIGHTS = "svft.safetensors"
-CONFIG = "adapter_config.json"
 #: Patterns whose indices follow from the rank and off_diag (not saved).
 DERIVED = ("plain", "banded")
 #: Largest relative difference of a base weight's norm from the one saved with the adapter.
@@ -37,7 +39,6 @@ NORM_RTOL = 1e-2
 class SvftMethod(Method):
     """Singular-vector fine-tuning (Lingam et al., 2024) on the target linear layers."""
 
-    config_class = SvftConfig
     config: SvftConfig
 
     # -- building ----------------------------------------------------------------------
@@ -64,28 +65,12 @@ class SvftMethod(Method):
 
     def targets(self, model: nn.Module) -> dict[str, nn.Linear]:
         """``{module name: linear}`` of the layers to adapt (never the LM head)."""
-        base = causal_lm(model)
-        head = base.get_output_embeddings()
-        suffixes = tuple(self.config.target_modules)
-        found = {
-            name: module
-            for name, module in base.named_modules()
-            if type(module) is nn.Linear
-            and module is not head
-            and name.rpartition(".")[2] in suffixes
-        }
-        if not found:
-            names = {n.rpartition(".")[2] for n, m in base.named_modules() if is_linear(m)}
-            raise PeftctlError(
-                f"method.target_modules {list(suffixes)} matches no linear layer of the model; "
-                f"its linears are named {', '.join(sorted(names))}"
-            )
-        return found
+        return target_linears(model, self.config.target_modules)
 
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         adapter_dir = Path(adapter_dir)
-        meta, state = read_adapter(adapter_dir)
-        self.config = typed.build(SvftConfig, meta["options"], "method")
+        meta, state = load_adapter_dir(adapter_dir, method="svft", weights_file=WEIGHTS)
+        self.config = SvftConfig.from_options(meta["options"])
         model.requires_grad_(False)
         linears = {n: saved_linear(model, n, m, adapter_dir) for n, m in meta["layers"].items()}
         svds = self.saved_svds(linears, state, meta["layers"])
@@ -133,13 +118,14 @@ class SvftMethod(Method):
                 "rank": layer.rank,
                 "weight_norm": float(weight.detach().double().norm()),
             }
-        meta = {"method": "svft", "options": asdict(self.config), "layers": layers}
-
-        def write(tmp: Path) -> None:
-            save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
-            (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-
-        write_dir_atomically(adapter_dir, write)
+        save_adapter_dir(
+            adapter_dir,
+            method="svft",
+            weights_file=WEIGHTS,
+            weights=state,
+            options=asdict(self.config),
+            layers=layers,
+        )
 
     # -- inference ---------------------------------------------------------------------
     def merge(self, model: nn.Module) -> nn.Module:
@@ -172,18 +158,6 @@ def svft_layers(model: nn.Module) -> dict[str, SvftLinear]:
 def replace(model: nn.Module, name: str, module: nn.Module) -> None:
     parent, _, leaf = name.rpartition(".")
     setattr(causal_lm(model).get_submodule(parent), leaf, module)
-
-
-def read_adapter(adapter_dir: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    meta_path, path = adapter_dir / CONFIG, adapter_dir / WEIGHTS
-    if not (meta_path.is_file() and path.is_file()):
-        raise PeftctlError(f"{adapter_dir} lacks {CONFIG} or {WEIGHTS}; is it an 'svft' adapter?")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("method") != "svft":
-        raise PeftctlError(
-            f"{adapter_dir} holds a '{meta.get('method')}' adapter, not an 'svft' one"
-        )
-    return meta, load_file(str(path))
 
 
 def saved_linear(model: nn.Module, name: str, meta: dict, adapter_dir: Path) -> nn.Linear:

@@ -45,7 +45,6 @@ class ScaledLinear(nn.Module):
 class MyMethodMethod(Method):
     """Trained per-channel output scales on the target linear layers."""
 
-    config_class = MyMethodConfig
     config: MyMethodConfig
 
     def apply(self, model: nn.Module) -> nn.Module:

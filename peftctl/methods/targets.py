@@ -1,0 +1,72 @@
+"""Which modules a method adapts: the recipe's ``target_modules``, with peft's semantics.
+
+- a string is a regular expression that must match a module's whole name (``re.fullmatch``);
+- a list names modules: a module matches when its name equals an entry or ends with
+  ``"." + entry`` (``q_proj`` matches ``model.layers.0.self_attn.q_proj``);
+- ``"all-linear"`` (or ``["all-linear"]``) is every linear layer except the output head.
+
+Names are those of the causal LM's ``named_modules()`` (``model.layers.0.mlp.up_proj``).
+Matching names needs no torch; :func:`target_linears` finds the layers of a model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from peftctl.errors import PeftctlError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+ALL_LINEAR = "all-linear"
+
+Targets = str | Sequence[str]
+
+
+def is_all_linear(targets: Targets) -> bool:
+    """True for ``"all-linear"`` and ``["all-linear"]``."""
+    return targets == ALL_LINEAR or (not isinstance(targets, str) and list(targets) == [ALL_LINEAR])
+
+
+def matches(name: str, targets: Targets) -> bool:
+    """Whether module ``name`` is named by ``targets`` (``all-linear`` is decided by the
+    module's type, not its name: see :func:`target_linears`)."""
+    if isinstance(targets, str):
+        return re.fullmatch(targets, name) is not None
+    return any(name == entry or name.endswith(f".{entry}") for entry in targets)
+
+
+def peft_targets(targets: Targets) -> str | list[str]:
+    """``targets`` as peft's ``target_modules`` takes them (``"all-linear"`` as a string)."""
+    if is_all_linear(targets):
+        return ALL_LINEAR
+    return targets if isinstance(targets, str) else list(targets)
+
+
+def target_linears(model: nn.Module, targets: Targets) -> dict[str, nn.Linear]:
+    """``{name: layer}`` of the causal LM's ``nn.Linear`` layers named by ``targets``, never
+    the output head; raises :class:`PeftctlError` listing the model's linears when none match."""
+    from torch import nn
+
+    from peftctl.methods.base import causal_lm
+
+    lm = causal_lm(model)
+    head = lm.get_output_embeddings()
+    linears = {
+        name: module
+        for name, module in lm.named_modules()
+        if isinstance(module, nn.Linear) and module is not head
+    }
+    if is_all_linear(targets):
+        found = linears
+    else:
+        found = {name: module for name, module in linears.items() if matches(name, targets)}
+    if not found:
+        names = sorted({name.rpartition(".")[2] for name in linears})
+        raise PeftctlError(
+            f"method.target_modules {targets!r} matches no linear layer of the model; "
+            f"its linears are named {', '.join(names)}"
+        )
+    return found
