@@ -2,7 +2,11 @@
 
 import pluggy
 
-__version__ = "0.1.0"
+from peftctl.library_noise import silence_library_noise
+
+__version__ = "0.2.0"
+
+silence_library_noise()
 
 #: Marker for plugin hook implementations: ``@peftctl.hookimpl``.
 hookimpl = pluggy.HookimplMarker("peftctl")

@@ -12,7 +12,7 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,8 @@ from peftctl.specs import DatasetSpec, MethodSpec, MetricSpec, Spec
 GROUP = "peftctl"
 PLUGIN_PATH_ENV = "PEFTCTL_PLUGIN_PATH"
 DISABLE_ENV = "PEFTCTL_DISABLE_PLUGINS"
+#: The package name of plugins from ``PEFTCTL_PLUGIN_PATH``.
+LOCAL = "local"
 
 S = TypeVar("S", bound=Spec)
 
@@ -48,7 +50,7 @@ class PluginInfo:
     package: str
     version: str
     source: str  # "module:attr" of the entry point, or the local file
-    status: str = "ok"  # ok | failed | disabled
+    status: str = "ok"  # ok | failed | disabled | conflict (a name another plugin has too)
     error: str = ""
     hooks: list[str] = field(default_factory=list)
 
@@ -68,39 +70,70 @@ class _Candidate:
 
 
 class Catalogue(Generic[S]):
-    """The registered records of one kind (methods, datasets or metrics), by name."""
+    """The registered records of one kind (methods, datasets or metrics), by name.
 
-    def __init__(self, kind: str, hint: str, owners: Mapping[str, list[tuple[S, str]]]) -> None:
+    A name two plugins register is a conflict: that name alone is unusable (its use says who
+    clashes and how to disable one); every other name keeps working.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        hint: str,
+        owners: Mapping[str, list[tuple[S, str]]],
+        failures: Sequence[PluginInfo] = (),
+    ) -> None:
         self.kind = kind
         self._hint = hint
         self._owners = owners
+        self._failures = list(failures)
 
-    def _check_conflicts(self) -> None:
-        for name, owners in self._owners.items():
-            if len(owners) > 1:
-                who = " and ".join(f"'{spec.owner}' (plugin '{plugin}')" for spec, plugin in owners)
-                raise PeftctlError(
-                    f"{self.kind} '{name}' is registered by both {who}; uninstall one or skip "
-                    f"one with {DISABLE_ENV}=<plugin>"
-                )
+    def conflicts(self) -> dict[str, list[tuple[S, str]]]:
+        """``{name: [(record, plugin name), ...]}`` of every name registered more than once."""
+        return {name: owners for name, owners in self._owners.items() if len(owners) > 1}
+
+    def conflict_error(self, name: str) -> PeftctlError:
+        owners = self._owners[name]
+        who = " and ".join(f"'{spec.owner}' (plugin '{plugin}')" for spec, plugin in owners)
+        return PeftctlError(
+            f"{self.kind} '{name}' is registered by both {who}; uninstall one or skip "
+            f"one with {DISABLE_ENV}={owners[-1][1]}"
+        )
 
     def all(self) -> list[S]:
-        """Every record, sorted by name."""
-        self._check_conflicts()
-        return [self._owners[name][0][0] for name in sorted(self._owners)]
+        """Every usable record (conflicting names left out), sorted by name."""
+        return [owners[0][0] for _, owners in sorted(self._owners.items()) if len(owners) == 1]
 
     def names(self) -> list[str]:
+        """Every registered name, conflicting ones included."""
         return sorted(self._owners)
 
     def __contains__(self, name: object) -> bool:
         return name in self._owners
 
     def get(self, name: str) -> S:
-        """The record called ``name``; unknown names raise with a suggestion."""
+        """The record called ``name``; unknown and conflicting names raise a one-line error."""
         if name not in self._owners:
-            raise unknown_name(self.kind, name, self._owners, self._hint)
-        self._check_conflicts()
+            raise self._unknown(name)
+        if len(self._owners[name]) > 1:
+            raise self.conflict_error(name)
         return self._owners[name][0][0]
+
+    def _unknown(self, name: str) -> PeftctlError:
+        """Unknown: a failed plugin that looks like its provider is named, else a suggestion."""
+        dist = f"peftctl-{name.replace('_', '-')}"
+        for info in self._failures:
+            if name in (info.name, info.package) or info.package == dist:
+                plugin = info.source if info.package == LOCAL else info.package
+                return PeftctlError(
+                    f"{self.kind} '{name}' is unavailable: plugin {plugin} failed to load: "
+                    f"{info.error}"
+                )
+        error = unknown_name(self.kind, name, self._owners, self._hint)
+        if self._failures:
+            failed = ", ".join(info.package for info in self._failures)
+            error = PeftctlError(f"{error}; plugins that failed to load: {failed}")
+        return error
 
 
 class Plugins:
@@ -126,6 +159,7 @@ class Plugins:
         self.metrics: Catalogue[MetricSpec] = self._catalogue(
             "peftctl_register_metrics", "metric", "see `peftctl list-metrics`"
         )
+        self._mark_conflicts()
 
     # -- discovery ---------------------------------------------------------------------
     def _register(self, candidate: _Candidate) -> None:
@@ -175,9 +209,30 @@ class Plugins:
         for plugin, specs in self._results.get(hook, {}).items():
             for spec in specs:
                 owners.setdefault(spec.name, []).append((spec, plugin))
-        return Catalogue(kind, hint, owners)
+        return Catalogue(kind, hint, owners, self.failures())
+
+    def _mark_conflicts(self) -> None:
+        """Plugins that register a name another plugin registers too: status ``conflict``."""
+        by_name = {info.name: info for info in self.infos}
+        for catalogue in (self.methods, self.datasets, self.metrics):
+            for name, owners in catalogue.conflicts().items():
+                for _, plugin in owners:
+                    others = ", ".join(f"'{p}'" for _, p in owners if p != plugin)
+                    info = by_name[plugin]
+                    info.status = "conflict"
+                    info.error = "; ".join(
+                        filter(None, [info.error, f"{catalogue.kind} '{name}' also in {others}"])
+                    )
 
     # -- queries -----------------------------------------------------------------------
+    def conflicts(self) -> list[PeftctlError]:
+        """One error per name two plugins register (methods, datasets, metrics)."""
+        return [
+            catalogue.conflict_error(name)
+            for catalogue in (self.methods, self.datasets, self.metrics)
+            for name in catalogue.conflicts()
+        ]
+
     def failures(self) -> list[PluginInfo]:
         return [info for info in self.infos if info.status == "failed"]
 
@@ -233,7 +288,7 @@ def _is_module(path: Path) -> bool:
 
 def _local_candidate(path: Path) -> _Candidate:
     name = path.stem
-    return _Candidate(name, "local", "", str(path), lambda: _import_path(path))
+    return _Candidate(name, LOCAL, "", str(path), lambda: _import_path(path))
 
 
 def _import_path(path: Path) -> ModuleType:

@@ -21,10 +21,13 @@ JSON_OPTION = typer.Option(False, "--json", help="Print a JSON array instead of 
 
 
 def plugins_or_warn() -> Plugins:
-    """The process's plugins; each failed plugin is reported once, in one line."""
+    """The process's plugins; each failed plugin and each name two plugins register is
+    reported once, in one line."""
     plugins = get_plugins()
     for info in plugins.failures():
         print(f"warning: {info.failure_line()}", file=sys.stderr)
+    for conflict in plugins.conflicts():
+        print(f"warning: {conflict}; it cannot be used until then", file=sys.stderr)
     return plugins
 
 

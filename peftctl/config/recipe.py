@@ -6,6 +6,7 @@ Everything here runs before any model is loaded and without importing torch.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from peftctl.config.schema import RecipeConfig
 
 DEFAULT_METHOD = "lora"
+#: The run card ``peftctl train`` writes beside the resolved recipe.
+RUN_CARD = "run.json"
 
 
 def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConfig:
@@ -34,7 +37,29 @@ def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConf
             f"recipe {path} is empty; start from a shipped one: peftctl recipes cp lora_sst2 "
             f"{path} --force"
         )
+    _check_run_method_installed(path, data)
     return build_recipe(data, overrides)
+
+
+def _check_run_method_installed(path: Path, data: Mapping[str, Any]) -> None:
+    """A run's recipe whose method is no longer installed: name the package that provided it,
+    as the run card beside it (``run.json``) recorded."""
+    from peftctl.plugin_manager import get_plugins
+
+    card = path.parent / RUN_CARD
+    method = data.get("method")
+    name = method.get("name") if isinstance(method, Mapping) else None
+    if not card.is_file() or not isinstance(name, str) or name in get_plugins().methods:
+        return
+    try:
+        owner = json.loads(card.read_text(encoding="utf-8"))["versions"]["method_plugin"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no record of the owner: the plain unknown-method error follows
+    if isinstance(owner, str) and owner:
+        raise PeftctlError(
+            f"method '{name}' comes from {owner} ({RUN_CARD}); install it "
+            f"(pip install {owner.split()[0]})"
+        )
 
 
 def build_recipe(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> RecipeConfig:

@@ -122,7 +122,7 @@ def test_malformed_records_fail_the_plugin(make_plugin_dist, body, message):
     assert message in failure.error
 
 
-def test_duplicate_names_name_both_owners(make_plugin_dist):
+def test_a_duplicate_name_is_unusable_and_names_both_owners(make_plugin_dist):
     make_plugin_dist(
         "peftctl-dup", "2.0", {"dup": "dup_mod"}, {"dup_mod.py": method_plugin("lora", "dup_mod")}
     )
@@ -130,11 +130,18 @@ def test_duplicate_names_name_both_owners(make_plugin_dist):
     with pytest.raises(
         PeftctlError,
         match=r"'lora' is registered by both 'peftctl .*' \(plugin "
-        r"'builtin-methods'\) and 'peftctl-dup 2\.0' \(plugin 'dup'\)",
+        r"'builtin-methods'\) and 'peftctl-dup 2\.0' \(plugin 'dup'\); uninstall one or skip "
+        r"one with PEFTCTL_DISABLE_PLUGINS=dup$",
     ):
-        plugins.methods.all()
-    with pytest.raises(PeftctlError, match="registered by both"):
         plugins.methods.get("lora")
+    names = [spec.name for spec in plugins.methods.all()]
+    assert "lora" not in names and "ia3" in names
+    assert plugins.methods.get("ia3").package == "peftctl"
+    [conflict] = plugins.conflicts()
+    assert "registered by both" in str(conflict)
+    status = {i.name: (i.status, i.error) for i in plugins.infos}
+    assert status["dup"] == ("conflict", "method 'lora' also in 'builtin-methods'")
+    assert status["builtin-methods"] == ("conflict", "method 'lora' also in 'dup'")
 
 
 def test_disabled_plugin_is_not_imported(make_plugin_dist):

@@ -1,0 +1,104 @@
+"""Plugin trouble reaches only the names it concerns (issue 14, class 4): a name two plugins
+register, a plugin that fails to load, a method a run used that is no longer installed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+CLASH = """
+from peftctl.api import MethodSpec, hookimpl
+
+@hookimpl
+def peftctl_register_methods():
+    return [MethodSpec(name="lora", summary="another lora", category="additive",
+                       impl="{module}:Impl")]
+"""
+
+
+@pytest.fixture
+def clashing_plugin(tmp_path, monkeypatch):
+    """A local plugin that registers 'lora' again."""
+    path = tmp_path / "otherlora.py"
+    path.write_text(CLASH.format(module="otherlora"))
+    monkeypatch.setenv("PEFTCTL_PLUGIN_PATH", str(path))
+    return path
+
+
+def test_a_clash_leaves_other_methods_listed_and_usable(clashing_plugin, cli, tmp_path):
+    code, out, err = cli("list-methods", "--json")
+    assert code == 0
+    names = [row["name"] for row in json.loads(out)]
+    assert "lora" not in names and "ia3" in names
+    assert err.startswith("warning: method 'lora' is registered by both")
+    assert "PEFTCTL_DISABLE_PLUGINS=otherlora" in err
+    recipe = tmp_path / "ia3.yaml"
+    recipe.write_text("method:\n  name: ia3\n")
+    code, _, err = cli("validate", str(recipe))
+    assert code == 0, err
+
+
+def test_using_the_clashing_name_says_who_clashes_and_how_to_disable_one(clashing_plugin, cli):
+    code, out, err = cli("validate", "lora_sst2")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "method 'lora' is registered by both 'peftctl " in err
+    assert "and 'local' (plugin 'otherlora')" in err
+    assert err.rstrip().endswith("PEFTCTL_DISABLE_PLUGINS=otherlora")
+
+
+def test_disabling_one_side_resolves_the_clash(clashing_plugin, cli, monkeypatch):
+    monkeypatch.setenv("PEFTCTL_DISABLE_PLUGINS", "otherlora")
+    code, _, err = cli("validate", "lora_sst2")
+    assert code == 0, err
+
+
+def test_plugins_shows_the_conflict(clashing_plugin, cli):
+    code, out, _ = cli("plugins", "--json")
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["otherlora"]["status"] == "conflict"
+    assert rows["otherlora"]["error"] == "method 'lora' also in 'builtin-methods'"
+    assert rows["builtin-methods"]["status"] == "conflict"
+    assert rows["builtin-datasets"]["status"] == "ok"
+
+
+def test_a_method_whose_plugin_failed_to_load_says_so(tmp_path, monkeypatch, cli):
+    plugin = tmp_path / "loha.py"
+    plugin.write_text("import peft_loha_kernels_that_are_missing\n")
+    monkeypatch.setenv("PEFTCTL_PLUGIN_PATH", str(plugin))
+    recipe = tmp_path / "loha.yaml"
+    recipe.write_text("method:\n  name: loha\n")
+    code, out, err = cli("validate", str(recipe))
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: method 'loha' is unavailable: plugin {plugin} failed to load: "
+        "ModuleNotFoundError: No module named 'peft_loha_kernels_that_are_missing'\n"
+    )
+
+
+def test_an_unknown_name_mentions_plugins_that_failed(tmp_path, monkeypatch, cli):
+    plugin = tmp_path / "broken.py"
+    plugin.write_text("raise RuntimeError('boom')\n")
+    monkeypatch.setenv("PEFTCTL_PLUGIN_PATH", str(plugin))
+    recipe = tmp_path / "x.yaml"
+    recipe.write_text("method:\n  name: lroa\n")
+    code, _, err = cli("validate", str(recipe))
+    assert code == 2
+    assert "unknown method 'lroa' (did you mean 'lora'?)" in err
+    assert err.rstrip().endswith("plugins that failed to load: local")
+
+
+def test_a_run_whose_method_is_no_longer_installed_names_its_package(tmp_path, cli):
+    run = tmp_path / "run"
+    (run / "adapter").mkdir(parents=True)
+    (run / "recipe.yaml").write_text("method:\n  name: loha\ndataset:\n  name: sst2\n")
+    card = {"method": "loha", "versions": {"method_plugin": "peftctl-loha 0.1.0"}}
+    (run / "run.json").write_text(json.dumps(card))
+    code, out, err = cli("eval", str(run))
+    assert code == 2 and out == ""
+    assert err == (
+        "error: method 'loha' comes from peftctl-loha 0.1.0 (run.json); install it "
+        "(pip install peftctl-loha)\n"
+    )
