@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import torch
-from peftctl.config.recipe import load_recipe
-from peftctl.testing import MethodContract, random_batch, tiny_llama
+from peftctl.testing import MethodContract, random_batch, shipped_recipe, tiny_llama
 
 
 class TestMyMethod(MethodContract):
@@ -21,5 +20,6 @@ class TestMyMethod(MethodContract):
 
 
 def test_recipe_is_installed_and_valid() -> None:
-    config = load_recipe("mymethod_sst2")
-    assert config.method.name == "mymethod"
+    recipe = shipped_recipe("mymethod_sst2")
+    assert recipe.command == "peftctl train mymethod_sst2"
+    assert recipe.config.method.name == "mymethod"

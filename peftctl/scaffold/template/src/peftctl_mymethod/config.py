@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import MethodConfig
-
-if TYPE_CHECKING:
-    from peftctl.models.arch import Arch
+from peftctl.api import Arch, MethodConfig, PeftctlError
 
 
 @dataclass(kw_only=True)
@@ -19,7 +14,10 @@ class MyMethodConfig(MethodConfig):
     name: str = field(default="mymethod", metadata={"help": "Method name."})
     target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "v_proj"],
-        metadata={"help": "Name suffixes of the linear layers whose outputs are scaled."},
+        metadata={
+            "help": "Linear layers whose outputs are scaled, as peft's target_modules: name "
+            "suffixes, a regular expression, or ['all-linear']."
+        },
     )
 
     def validate(self) -> None:
@@ -29,8 +27,5 @@ class MyMethodConfig(MethodConfig):
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         """One scale per output feature of each target, in every layer (`list-methods`)."""
-        shapes = arch.linear_shapes()
-        if any(name not in shapes for name in self.target_modules):
-            return None
-        outputs = sum(shapes[name][1] for name in dict.fromkeys(self.target_modules))
-        return arch.num_layers * outputs
+        shapes = arch.targets(self.target_modules)  # every matched linear: (in, out)
+        return None if shapes is None else sum(out for _, out in shapes)

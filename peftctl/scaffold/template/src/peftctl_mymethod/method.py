@@ -4,20 +4,23 @@ fold into the weights on merge."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from peftctl.errors import PeftctlError
-from peftctl.methods.base import Method, write_dir_atomically
-from safetensors.torch import load_file, save_file
+from peftctl.api import (
+    Method,
+    PeftctlError,
+    causal_lm,
+    load_adapter_dir,
+    save_adapter_dir,
+    target_linears,
+)
 from torch import nn
 
 from .config import MyMethodConfig
 
 WEIGHTS = "scales.safetensors"
-OPTIONS = "options.json"
 
 
 class ScaledLinear(nn.Module):
@@ -49,31 +52,18 @@ class MyMethodMethod(Method):
 
     def apply(self, model: nn.Module) -> nn.Module:
         model.requires_grad_(False)
-        wanted = set(self.config.target_modules)
-        targets = [
-            name
-            for name, module in model.named_modules()
-            if isinstance(module, nn.Linear) and name.rsplit(".", 1)[-1] in wanted
-        ]
-        if not targets:
-            raise PeftctlError(
-                f"method.target_modules {self.config.target_modules} match no linear layer of "
-                "the model; name layers it has (e.g. q_proj, v_proj)"
-            )
-        for name in targets:
-            _replace(model, name, ScaledLinear(model.get_submodule(name)))
+        for name, linear in target_linears(model, self.config.target_modules).items():
+            _replace(model, name, ScaledLinear(linear))
         return model
 
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
-        path = Path(adapter_dir) / WEIGHTS
-        if not path.is_file():
-            raise PeftctlError(f"{path} is missing; is {adapter_dir} a {self.config.name} adapter?")
+        _, saved = load_adapter_dir(adapter_dir, method="mymethod", weights_file=WEIGHTS)
         model = self.apply(model)
-        scales, saved = _scales(model), load_file(str(path))
+        scales = _scales(model)
         if saved.keys() != scales.keys():
             raise PeftctlError(
-                f"{path} does not fit this model and method.target_modules; load it onto the "
-                "base model and options it was trained with"
+                f"{adapter_dir} does not fit this model and method.target_modules; load it "
+                "onto the base model and options it was trained with"
             )
         with torch.no_grad():
             for name, scale in scales.items():
@@ -82,16 +72,16 @@ class MyMethodMethod(Method):
         return model
 
     def save(self, model: nn.Module, adapter_dir: Path) -> None:
-        state = {n: p.detach().cpu().contiguous() for n, p in _scales(model).items()}
-
-        def write(folder: Path) -> None:
-            save_file(state, str(folder / WEIGHTS))
-            (folder / OPTIONS).write_text(json.dumps(asdict(self.config), indent=2))
-
-        write_dir_atomically(Path(adapter_dir), write)
+        save_adapter_dir(
+            adapter_dir,
+            method="mymethod",
+            weights_file=WEIGHTS,
+            weights=_scales(model),
+            options=asdict(self.config),
+        )
 
     def merge(self, model: nn.Module) -> nn.Module:
-        model = getattr(model, "module", model)
+        model = causal_lm(model)
         for name, module in list(model.named_modules()):
             if isinstance(module, ScaledLinear):
                 _replace(model, name, module.merged())
@@ -99,7 +89,7 @@ class MyMethodMethod(Method):
 
     def unload(self, model: nn.Module) -> nn.Module:
         """The base model again (its weights were never changed)."""
-        model = getattr(model, "module", model)
+        model = causal_lm(model)
         for name, module in list(model.named_modules()):
             if isinstance(module, ScaledLinear):
                 _replace(model, name, module.base)
@@ -107,7 +97,7 @@ class MyMethodMethod(Method):
 
 
 def _scales(model: nn.Module) -> dict[str, nn.Parameter]:
-    model = getattr(model, "module", model)  # DistributedDataParallel
+    model = causal_lm(model)  # unwraps DistributedDataParallel
     return {
         f"{name}.scale": module.scale
         for name, module in model.named_modules()

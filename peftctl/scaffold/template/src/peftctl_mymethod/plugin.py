@@ -3,9 +3,7 @@ since `peftctl list-methods` imports it on every call."""
 
 from __future__ import annotations
 
-from peftctl import hookimpl
-from peftctl.recipes.finder import plugin_recipe_dir
-from peftctl.specs import MethodSpec
+from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
 
 
 @hookimpl
