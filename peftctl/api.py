@@ -5,7 +5,7 @@ other module of peftctl is internal and may change between minor versions. Impor
 module does not import torch: the torch-bound bases (:class:`PeftMethod`,
 :class:`OwnWeightsMethod`) and :func:`target_linears`' use of torch load on first access.
 
-Hooks and records::
+Hooks and records (a dataset's ``impl`` formatter returns a :class:`Rendered`)::
 
     from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from peftctl import __version__, hookimpl
+from peftctl.datasets.formatting import Rendered
 from peftctl.errors import PeftctlError
 from peftctl.methods.adapter_dir import load_adapter_dir, save_adapter_dir
 from peftctl.methods.base import Method, MethodConfig, causal_lm, write_dir_atomically
@@ -60,6 +61,7 @@ __all__ = [
     "OwnWeightsMethod",
     "PeftMethod",
     "PeftctlError",
+    "Rendered",
     "Targets",
     "__version__",
     "causal_lm",
