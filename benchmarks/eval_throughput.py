@@ -22,7 +22,7 @@ def baseline(model, tokenizer, examples, batch_size: int, spec) -> tuple[float, 
 
     from peftctl.datasets.tokenize import encode_prompts
     from peftctl.evaluation.generation import left_pad
-    from peftctl.evaluation.parsing import parser_for
+    from peftctl.metrics.parsing import parser_for
 
     parse = parser_for(spec)
     prompts = encode_prompts(tokenizer, [ex.prompt for ex in examples])

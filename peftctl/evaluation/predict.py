@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from peftctl.errors import PeftctlError
-from peftctl.evaluation.parsing import answer_kind, parser_for
+from peftctl.metrics.parsing import answer_kind, parser_for
 
 MODES = ("generate", "rank")
 #: Tokens allowed past the longest verbalizer (an answer such as "Sentiment: positive").

@@ -33,9 +33,9 @@ class MethodConfig:
     def from_options(cls: type[C], options: Mapping[str, Any]) -> C:
         """An instance from ``method.*`` options (e.g. saved in an adapter directory), typed,
         range-checked and validated as a recipe's are."""
-        from peftctl.config import typed
+        from peftctl.config.typed import build
 
-        return typed.build(cls, options, "method")
+        return build(cls, options, "method")
 
     def validate(self) -> None:
         """Raise :class:`~peftctl.errors.PeftctlError` for options that do not fit together."""

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from peftctl.evaluation.parsing import as_number, evaluate_arithmetic, final_answer, normalise
+from peftctl.metrics.parsing import as_number, evaluate_arithmetic, final_answer, normalise
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-6

@@ -84,3 +84,32 @@ def test_every_plugin_pins_the_core_minor_version_it_is_built_for():
     for path in projects:
         deps = tomllib.loads(path.read_text())["project"]["dependencies"]
         assert pin in deps, f"{path.relative_to(REPO)}: dependencies {deps} lack {pin!r}"
+
+
+#: module -> the peftctl modules it may import (dependencies point down: CLI -> engine -> contract)
+CONTRACT = {"peftctl", "peftctl.errors", "peftctl.specs", "peftctl.config.typed"}
+LAYERS = {
+    "peftctl/specs.py": CONTRACT,
+    "peftctl/hookspecs.py": CONTRACT,
+    "peftctl/methods/base.py": {*CONTRACT, "peftctl.models.arch"},
+    "peftctl/methods/targets.py": {*CONTRACT, "peftctl.methods.base"},
+    "peftctl/models/arch.py": {*CONTRACT, "peftctl.methods.targets"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(LAYERS))
+def test_contract_modules_import_no_engine_module(module):
+    imported = {m for _, m in peftctl_imports(REPO / module)}
+    assert imported <= LAYERS[module], f"{module} imports {sorted(imported - LAYERS[module])}"
+
+
+def test_metrics_are_pure_functions_of_predictions():
+    """Metrics import neither the evaluator, the trainer, models nor the CLI."""
+    engine = ("peftctl.evaluation", "peftctl.training", "peftctl.models", "peftctl.cli")
+    bad = [
+        f"{path.name}: {module}"
+        for path in (REPO / "peftctl" / "metrics").glob("*.py")
+        for _, module in peftctl_imports(path)
+        if module.startswith(engine)
+    ]
+    assert not bad

@@ -33,7 +33,7 @@ def test_every_built_in_metric_is_registered_and_listed():
 def test_plugin_module_imports_nothing_heavy():
     code = (
         "import sys, peftctl.metrics.plugin as p, peftctl.metrics.compute, "
-        "peftctl.evaluation.parsing, peftctl.evaluation.pscp; p.peftctl_register_metrics(); "
+        "peftctl.metrics.parsing, peftctl.evaluation.pscp; p.peftctl_register_metrics(); "
         "print(sorted(m for m in ('sklearn', 'numpy', 'scipy', 'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from peftctl.evaluation.parsing import (
+from peftctl.metrics.parsing import (
     answer_kind,
     clean_output,
     evaluate_arithmetic,
@@ -186,7 +186,7 @@ def test_dataset_spec_picks_its_parser():
 
 
 def test_every_builtin_dataset_has_a_known_answer_kind():
-    from peftctl.evaluation.parsing import ANSWER_KINDS
+    from peftctl.metrics.parsing import ANSWER_KINDS
     from peftctl.plugin_manager import get_plugins
 
     kinds = {spec.name: answer_kind(spec) for spec in get_plugins().datasets.all()}
