@@ -3,6 +3,8 @@
 The template is a working plugin named ``mymethod`` (package ``peftctl-mymethod``, module
 ``peftctl_mymethod``, classes ``MyMethod*``); scaffolding copies it with those names replaced.
 It is linted with the rest of the code, under its own ``pyproject.toml``'s ruff settings.
+With ``--peft-config``, :mod:`peftctl.scaffold.peft_backed` replaces the method by one that
+wraps that peft tuner.
 """
 
 from __future__ import annotations
@@ -56,24 +58,42 @@ def default_dir(name: str) -> Path:
     return Path(f"peftctl-{name.replace('_', '-')}")
 
 
-def new_method(name: str, target: Path | None = None) -> Path:
+def new_method(name: str, target: Path | None = None, peft_config: str | None = None) -> Path:
     """Write the plugin package for method ``name`` to ``target`` (default ``./peftctl-NAME``);
-    returns the directory. Refuses a target that exists and is not empty."""
+    returns the directory. Refuses a target that exists and is not empty. ``peft_config``
+    (a peft config class name, e.g. ``LoHaConfig``) makes it a peft-backed method."""
     from peftctl.methods.base import write_dir_atomically
 
     check_name(name)
     target = Path(target) if target is not None else default_dir(name)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise PeftctlError(f"{target} already exists and is not empty; pass another --dir")
+    texts = template_texts(peft_config)
 
     def write(folder: Path) -> None:
-        for source in sorted(TEMPLATE.rglob("*")):
-            relative = source.relative_to(TEMPLATE)
-            if source.is_dir() or any(part.endswith(SKIP) for part in relative.parts):
-                continue
-            path = folder / render(str(relative), name)
+        for relative, text in texts.items():
+            path = folder / render(relative, name)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(source.read_text(encoding="utf-8"), name), encoding="utf-8")
+            path.write_text(render(text, name), encoding="utf-8")
 
     write_dir_atomically(target, write)
     return target
+
+
+def template_texts(peft_config: str | None) -> dict[str, str]:
+    """``{relative path: text}`` of the package before names are filled in."""
+    texts = {
+        str(source.relative_to(TEMPLATE)): source.read_text(encoding="utf-8")
+        for source in sorted(TEMPLATE.rglob("*"))
+        if source.is_file()
+        and not any(p.endswith(SKIP) for p in source.relative_to(TEMPLATE).parts)
+    }
+    if peft_config is None:
+        return texts
+    from peftctl.scaffold import peft_backed
+
+    tuner = peft_backed.inspect_tuner(peft_config)
+    for relative, changes in peft_backed.edits(tuner).items():
+        for old, new in changes:
+            texts[relative] = texts[relative].replace(old, new)
+    return {**texts, **peft_backed.overrides(tuner)}

@@ -37,9 +37,17 @@ def check(argv: list, env: dict[str, str]) -> str:
     return result.stdout
 
 
-def test_scaffold_installs_lists_and_passes_its_own_tests(tmp_path, cli):
+@pytest.mark.parametrize(
+    ("options", "trainable"),
+    [
+        ((), 30 * (576 + 192)),  # q_proj, v_proj outputs of SmolLM2-135M
+        (("--peft-config", "LoHaConfig"), 30 * 16 * (576 + 576 + 576 + 192)),  # 2r(in + out)
+    ],
+    ids=["template", "peft-backed"],
+)
+def test_scaffold_installs_lists_and_passes_its_own_tests(tmp_path, cli, options, trainable):
     package = tmp_path / "peftctl-scaffolded"
-    code, out, err = cli("new-method", "scaffolded", "--dir", str(package))
+    code, out, err = cli("new-method", "scaffolded", "--dir", str(package), *options)
     assert code == 0, err
     assert f"wrote {package}/" in out
     python = venv_python(tmp_path / "venv")
@@ -50,7 +58,7 @@ def test_scaffold_installs_lists_and_passes_its_own_tests(tmp_path, cli):
     listed = json.loads(check([python, "-m", "peftctl", "list-methods", "--json"], env))
     record = next(m for m in listed if m["name"] == "scaffolded")
     assert record["package"] == "peftctl-scaffolded" and record["mergeable"] is True
-    assert record["trainable"] == 30 * (576 + 192)  # q_proj, v_proj outputs of SmolLM2-135M
+    assert record["trainable"] == trainable
     outside = check([sys.executable, "-m", "peftctl", "list-methods", "--json"], env)
     assert "scaffolded" not in {m["name"] for m in json.loads(outside)}, "installed outside"
 
@@ -113,3 +121,13 @@ def test_scaffolding_imports_no_heavy_library(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert json.loads(result.stderr.strip().splitlines()[-1]) == []
     assert (tmp_path / "pkg" / "pyproject.toml").is_file()
+
+
+def test_an_unknown_peft_config_is_one_line(tmp_path, cli):
+    code, out, err = cli(
+        "new-method", "x", "--dir", str(tmp_path / "x"), "--peft-config", "LoHaConfg"
+    )
+    assert code == 2 and out == ""
+    assert err.startswith("error: --peft-config LoHaConfg is not a config class of peft ")
+    assert "(did you mean 'LoHaConfig'?)" in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
