@@ -17,13 +17,25 @@ def peftctl_register_methods():
 """
 
 
+def local_plugin(tmp_path, monkeypatch, name: str, code: str):
+    """``name.py`` holding ``code``, on ``PEFTCTL_PLUGIN_PATH``."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(code)
+    monkeypatch.setenv("PEFTCTL_PLUGIN_PATH", str(path))
+    return path
+
+
+def validate_method(cli, tmp_path, method: str) -> tuple[int, str, str]:
+    """``peftctl validate`` of a recipe that names only ``method``."""
+    recipe = tmp_path / f"{method}.yaml"
+    recipe.write_text(f"method:\n  name: {method}\n")
+    return cli("validate", str(recipe))
+
+
 @pytest.fixture
 def clashing_plugin(tmp_path, monkeypatch):
     """A local plugin that registers 'lora' again."""
-    path = tmp_path / "otherlora.py"
-    path.write_text(CLASH.format(module="otherlora"))
-    monkeypatch.setenv("PEFTCTL_PLUGIN_PATH", str(path))
-    return path
+    return local_plugin(tmp_path, monkeypatch, "otherlora", CLASH.format(module="otherlora"))
 
 
 def test_a_clash_leaves_other_methods_listed_and_usable(clashing_plugin, cli, tmp_path):
@@ -33,9 +45,7 @@ def test_a_clash_leaves_other_methods_listed_and_usable(clashing_plugin, cli, tm
     assert "lora" not in names and "ia3" in names
     assert err.startswith("warning: method 'lora' is registered by both")
     assert "PEFTCTL_DISABLE_PLUGINS=otherlora" in err
-    recipe = tmp_path / "ia3.yaml"
-    recipe.write_text("method:\n  name: ia3\n")
-    code, _, err = cli("validate", str(recipe))
+    code, _, err = validate_method(cli, tmp_path, "ia3")
     assert code == 0, err
 
 
@@ -65,12 +75,9 @@ def test_plugins_shows_the_conflict(clashing_plugin, cli):
 
 
 def test_a_method_whose_plugin_failed_to_load_says_so(tmp_path, monkeypatch, cli):
-    plugin = tmp_path / "loha.py"
-    plugin.write_text("import peft_loha_kernels_that_are_missing\n")
-    monkeypatch.setenv("PEFTCTL_PLUGIN_PATH", str(plugin))
-    recipe = tmp_path / "loha.yaml"
-    recipe.write_text("method:\n  name: loha\n")
-    code, out, err = cli("validate", str(recipe))
+    code = "import peft_loha_kernels_that_are_missing\n"
+    plugin = local_plugin(tmp_path, monkeypatch, "loha", code)
+    code, out, err = validate_method(cli, tmp_path, "loha")
     assert code == 2 and out == ""
     assert err == (
         f"error: method 'loha' is unavailable: plugin {plugin} failed to load: "
@@ -79,12 +86,8 @@ def test_a_method_whose_plugin_failed_to_load_says_so(tmp_path, monkeypatch, cli
 
 
 def test_an_unknown_name_mentions_plugins_that_failed(tmp_path, monkeypatch, cli):
-    plugin = tmp_path / "broken.py"
-    plugin.write_text("raise RuntimeError('boom')\n")
-    monkeypatch.setenv("PEFTCTL_PLUGIN_PATH", str(plugin))
-    recipe = tmp_path / "x.yaml"
-    recipe.write_text("method:\n  name: lroa\n")
-    code, _, err = cli("validate", str(recipe))
+    local_plugin(tmp_path, monkeypatch, "broken", "raise RuntimeError('boom')\n")
+    code, _, err = validate_method(cli, tmp_path, "lroa")
     assert code == 2
     assert "unknown method 'lroa' (did you mean 'lora'?)" in err
     assert err.rstrip().endswith("plugins that failed to load: local")

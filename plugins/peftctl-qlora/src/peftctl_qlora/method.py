@@ -11,32 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import bitsandbytes as bnb
-import peft
 from peft.tuners.lora import LoraLayer
 from torch import nn
 
-from peftctl.api import PeftMethod, causal_lm, peft_targets
+from peftctl.api import LoraMethod, causal_lm
 from peftctl_qlora.config import QLoraConfig
 from peftctl_qlora.quantize import dequantized, disable_cpu_repacking, quantize_linears
 
 
-class QLoraMethod(PeftMethod):
+class QLoraMethod(LoraMethod):
     """LoRA adapters on a 4-bit NF4 base (Dettmers et al., 2023)."""
 
     config: QLoraConfig
-
-    def peft_config(self) -> peft.LoraConfig:
-        cfg = self.config
-        return peft.LoraConfig(
-            task_type="CAUSAL_LM",
-            r=cfg.r,
-            lora_alpha=cfg.alpha,
-            lora_dropout=cfg.dropout,
-            target_modules=peft_targets(cfg.target_modules),
-            bias=cfg.bias,
-            use_rslora=cfg.use_rslora,
-            init_lora_weights=True if cfg.init == "default" else cfg.init,
-        )
 
     def quantize(self, model: nn.Module) -> None:
         cfg = self.config
