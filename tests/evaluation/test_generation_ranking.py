@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from peftctl.evaluation.generation import generate, left_pad, length_sorted_batches
 from peftctl.evaluation.ranking import rank
+from peftctl.testing import tiny_llama
 
 VOCAB = 64
 EOS, PAD = 2, 0
 
 
 @pytest.fixture(scope="module")
-def tiny_model() -> LlamaForCausalLM:
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        eos_token_id=EOS,
-        pad_token_id=PAD,
-        bos_token_id=1,
-    )
-    return LlamaForCausalLM(config).eval()
+def tiny_model() -> torch.nn.Module:
+    return tiny_llama(vocab_size=VOCAB, max_position_embeddings=128)
 
 
 PROMPTS = [[5, 6, 7, 8, 9, 10], [11, 12], [13, 14, 15, 16], [17], [18, 19, 20]]

@@ -72,19 +72,12 @@ def test_minus_base_flops():
 
 @pytest.fixture(scope="module")
 def tiny_llama():
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from peftctl.testing import tiny_llama as build
 
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=VOCAB,
-        hidden_size=HIDDEN,
-        intermediate_size=INTER,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        num_key_value_heads=KV_HEADS,
-    )
-    return LlamaForCausalLM(config).eval()
+    return build(
+        vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=INTER, num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS, num_key_value_heads=KV_HEADS,
+    )  # fmt: skip
 
 
 def linear_params() -> int:

@@ -9,11 +9,12 @@ import torch
 
 from peftctl.methods.lora.config import LoraConfig
 from peftctl.methods.lora.method import LoraMethod
+from peftctl.testing import tiny_llama
 from peftctl.training import packing
 from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches
 from peftctl.training.loss import SparseLMLoss, dense_lm_loss
 from peftctl.training.packing import pack, packed_attention
-from tests.training.tiny import tiny_model, token_data
+from tests.training.tiny import token_data
 
 
 def test_epoch_plan_is_deterministic_and_covers_every_example():
@@ -56,7 +57,7 @@ def test_sorted_batches_are_longest_first():
 
 @pytest.mark.parametrize("with_lora", [False, True])
 def test_sparse_loss_equals_the_dense_loss_and_its_gradients(with_lora):
-    model = tiny_model()
+    model = tiny_llama()
     method = LoraMethod(LoraConfig(init="gaussian"))
     if with_lora:
         model = method.apply(model)
@@ -128,7 +129,7 @@ def _loss_and_grads(loss: SparseLMLoss, model, inputs: dict):
 @pytest.mark.parametrize("share_prefix", [False, True])
 @pytest.mark.parametrize("multiple", [1, 16])
 def test_packed_loss_and_gradients_equal_the_padded_ones(attention, share_prefix, multiple):
-    model = tiny_model()
+    model = tiny_llama()
     model.config._attn_implementation = attention
     method = LoraMethod(LoraConfig(init="gaussian"))
     model = method.apply(model)
@@ -150,7 +151,7 @@ def test_packed_loss_and_gradients_equal_the_padded_ones(attention, share_prefix
 
 def test_the_packing_check_catches_a_model_that_ignores_the_layout(monkeypatch):
     method = LoraMethod(LoraConfig(init="gaussian"))
-    model = method.apply(tiny_model())
+    model = method.apply(tiny_llama())
     loss = SparseLMLoss(model, method)
     data = prefixed_data(6)
     assert packing.packable(model, method)
@@ -166,7 +167,7 @@ def test_methods_that_change_the_sequence_are_not_packed():
     from peftctl.methods.prompt.method import PromptTuningMethod
 
     method = PromptTuningMethod(PromptTuningConfig(name="prompt_tuning", num_virtual_tokens=4))
-    model = method.apply(tiny_model())
+    model = method.apply(tiny_llama())
     assert not packing.packable(model, method)
 
 
@@ -179,7 +180,7 @@ def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):
     def batching(dropout: float) -> str:
         method = LoraMethod(LoraConfig(init="gaussian", dropout=dropout))
         return Trainer(
-            model=method.apply(tiny_model()),
+            model=method.apply(tiny_llama()),
             method=method,
             train=TrainConfig(max_steps=1, batch_size=4),
             eval=EvalConfig(),

@@ -9,7 +9,7 @@ from peftctl.errors import PeftctlError
 from peftctl.methods.lora.config import LoraConfig
 from peftctl.methods.lora.method import LoraMethod
 from peftctl.plugin_manager import get_plugins
-from tests.training.tiny import tiny_model
+from peftctl.testing import tiny_llama
 
 
 def test_registered_spec_points_at_the_method_and_a_light_config():
@@ -22,7 +22,7 @@ def test_only_adapter_weights_train_and_are_saved(tmp_path):
     from safetensors.torch import load_file
 
     method = LoraMethod(LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
-    model = method.apply(tiny_model())
+    model = method.apply(tiny_llama())
     names = [n for n, _ in method.trainable_parameters(model)]
     assert names and all("lora_" in n for n in names)
     assert len(names) == 2 * 2 * 2  # 2 layers x (q, v) x (A, B)
@@ -32,15 +32,15 @@ def test_only_adapter_weights_train_and_are_saved(tmp_path):
 
 def test_load_for_eval_or_further_training_and_merge(tmp_path):
     method = LoraMethod(LoraConfig(init="gaussian"))
-    model = method.apply(tiny_model())
+    model = method.apply(tiny_llama())
     method.save(model, tmp_path / "adapter")
     ids = torch.randint(3, 90, (2, 7))
     expected = model(input_ids=ids).logits
 
-    frozen = method.load(tiny_model(), tmp_path / "adapter")
+    frozen = method.load(tiny_llama(), tmp_path / "adapter")
     assert not any(p.requires_grad for p in frozen.parameters())
     torch.testing.assert_close(frozen(input_ids=ids).logits, expected)
-    trainable = method.load(tiny_model(), tmp_path / "adapter", trainable=True)
+    trainable = method.load(tiny_llama(), tmp_path / "adapter", trainable=True)
     assert method.trainable_parameters(trainable)
 
     merged = method.merge(frozen)
@@ -50,7 +50,7 @@ def test_load_for_eval_or_further_training_and_merge(tmp_path):
 
 def test_parameter_groups_skip_weight_decay_on_vectors():
     method = LoraMethod(LoraConfig())
-    model = method.apply(tiny_model())
+    model = method.apply(tiny_llama())
     model.base_model.model.model.norm.weight.requires_grad_(True)  # a 1-D trainable tensor
     groups = method.parameter_groups(model, lr=1e-3, weight_decay=0.1)
     decays = {g["weight_decay"] for g in groups}

@@ -13,9 +13,10 @@ from safetensors.torch import load_file
 from peftctl.config.sections import EvalConfig, TrainConfig
 from peftctl.methods.lora.config import LoraConfig
 from peftctl.methods.lora.method import LoraMethod
+from peftctl.testing import tiny_llama
 from peftctl.training import checkpoint as ckpt
 from peftctl.training.trainer import Trainer, TrainingDiverged
-from tests.training.tiny import tiny_model, token_data
+from tests.training.tiny import VOCAB, token_data
 
 
 def make_trainer(out: Path, *, eval_data=True, **train) -> tuple[Trainer, torch.nn.Module]:
@@ -23,7 +24,7 @@ def make_trainer(out: Path, *, eval_data=True, **train) -> tuple[Trainer, torch.
 
     AcceleratorState._reset_state(reset_partial_state=True)
     method = LoraMethod(LoraConfig(init="gaussian"))
-    model = method.apply(tiny_model())
+    model = method.apply(tiny_llama(vocab_size=VOCAB))
     options = {"max_steps": 10, "batch_size": 4, "lr": 5e-3, **train}
     trainer = Trainer(
         model=model,

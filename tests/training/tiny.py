@@ -1,23 +1,12 @@
-"""Tiny in-process models and synthetic token data for the training tests."""
+"""Synthetic token data and a tiny model on disk for the training tests (the tiny model itself
+is :func:`peftctl.testing.tiny_llama`, the one builder every test uses)."""
 
 from __future__ import annotations
 
-TINY = dict(
-    vocab_size=96,
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-)
+from peftctl.testing import tiny_llama
 
-
-def tiny_model(seed: int = 0):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    return LlamaForCausalLM(LlamaConfig(**TINY, pad_token_id=0, eos_token_id=2, bos_token_id=1))
+#: Token ids of the synthetic data are below this (the trainer tests' model vocabulary).
+VOCAB = 96
 
 
 def token_data(n: int = 48, seed: int = 1):
@@ -30,7 +19,7 @@ def token_data(n: int = 48, seed: int = 1):
     ids = []
     for _ in range(n):
         length = int(torch.randint(5, 24, (1,), generator=g))
-        ids.append(torch.randint(3, TINY["vocab_size"], (length,), generator=g).tolist())
+        ids.append(torch.randint(3, VOCAB, (length,), generator=g).tolist())
     labels = [[-100] * (len(x) - 2) + x[-2:] for x in ids]
     return TokenData(ids, labels)
 
@@ -44,7 +33,7 @@ CHAT_TEMPLATE = (
 def save_tiny_model(folder, texts: list[str]) -> str:
     """A tiny Llama + byte-level BPE tokenizer with a chat template, saved to ``folder``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     backend = Tokenizer(models.BPE())
@@ -63,16 +52,6 @@ def save_tiny_model(folder, texts: list[str]) -> str:
         eos_token="<|im_end|>",
         bos_token="<|im_start|>",
     )
-    config = LlamaConfig(
-        **{**TINY, "vocab_size": len(tokenizer)},
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        tie_word_embeddings=True,
-    )
-    import torch
-
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
+    tiny_llama(vocab_size=len(tokenizer), tie_word_embeddings=True).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
