@@ -6,40 +6,34 @@ import json
 import subprocess
 import sys
 
-from typer.testing import CliRunner
 
-from peftctl.cli import app
-
-runner = CliRunner()
-
-
-def test_show_dataset_prints_prompt_and_target():
-    result = runner.invoke(app, ["show-dataset", "sst2", "--n", "2"])
-    assert result.exit_code == 0, result.output
-    assert result.output.count("[prompt]") == 2
-    assert "Classify the following sentence into negative and positive classes." in result.output
-    assert "[target]\npositive" in result.output
-    assert "872 examples from" in result.output
+def test_show_dataset_prints_prompt_and_target(cli):
+    code, out, err = cli("show-dataset", "sst2", "--n", "2")
+    assert code == 0, err
+    assert out.count("[prompt]") == 2
+    assert "Classify the following sentence into negative and positive classes." in out
+    assert "[target]\npositive" in out
+    assert "872 examples from" in out
 
 
-def test_show_dataset_json_and_carving():
+def test_show_dataset_json_and_carving(cli):
     args = ["show-dataset", "piqa", "--split", "train", "--split-from", "validation", "--json"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    records = json.loads(result.output)
+    code, out, err = cli(*args)
+    assert code == 0, err
+    records = json.loads(out)
     assert len(records) == 3 and records[0]["target"] in ("solution1", "solution2")
 
 
-def test_show_dataset_errors_are_one_line():
-    result = runner.invoke(app, ["show-dataset", "sst3"])
-    assert result.exit_code != 0 and "sst2" in str(result.exception)
-    result = runner.invoke(app, ["show-dataset", "sst2", "--split", "dev"])
-    assert "--split must be one of train, eval, test" in str(result.exception)
+def test_show_dataset_errors_are_one_line(cli):
+    code, _, err = cli("show-dataset", "sst3")
+    assert code == 2 and "sst2" in err and err.count("\n") == 1
+    code, _, err = cli("show-dataset", "sst2", "--split", "dev")
+    assert code == 2 and "--split must be one of train, eval, test" in err
 
 
-def test_list_datasets_shows_local_availability():
-    result = runner.invoke(app, ["list-datasets", "--json"])
-    rows = {row["name"]: row for row in json.loads(result.output)}
+def test_list_datasets_shows_local_availability(cli):
+    _, out, _ = cli("list-datasets", "--json")
+    rows = {row["name"]: row for row in json.loads(out)}
     assert len(rows) >= 27
     assert rows["sst2"]["local"] == "yes"
     assert rows["mnli"]["local"] == "no"

@@ -7,9 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
-from peftctl.cli import app
 from peftctl.errors import PeftctlError
 from peftctl.evaluation.pscp import InferenceCost, PSCPConstants, pscp
 from peftctl.metrics.compute import compute_metrics, metric_notes
@@ -23,11 +21,11 @@ SST2 = ("negative", "positive")
 COST = InferenceCost(flops=10**12, peak_memory_bytes=47 * 10**8, wall_time_s=0.1)
 
 
-def test_every_built_in_metric_is_registered_and_listed():
+def test_every_built_in_metric_is_registered_and_listed(cli):
     assert {m.name for m in get_plugins().metrics.all()} >= BUILT_IN
-    result = CliRunner().invoke(app, ["list-metrics", "--json"])
-    assert result.exit_code == 0, result.output
-    assert {row["name"] for row in json.loads(result.output)} >= BUILT_IN
+    code, out, err = cli("list-metrics", "--json")
+    assert code == 0, err
+    assert {row["name"] for row in json.loads(out)} >= BUILT_IN
 
 
 def test_plugin_module_imports_nothing_heavy():
