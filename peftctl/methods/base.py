@@ -162,6 +162,15 @@ def causal_lm(model: nn.Module) -> nn.Module:
     return get_base() if callable(get_base) else inner
 
 
+def load_adapter(method: Method, model: nn.Module, adapter_dir: Path, *, trainable: bool) -> Any:
+    """``method.load`` of ``adapter_dir``, a damaged file named in one line."""
+    from peftctl.file_checks import damaged_files
+
+    advice = "train the run again, or restore the file from a copy"
+    with damaged_files(Path(adapter_dir), advice):
+        return method.load(model, Path(adapter_dir), trainable=trainable)
+
+
 def write_dir_atomically(target: Path, write: Any) -> None:
     """Create directory ``target`` with ``write(tmp_dir)`` and a rename, replacing an old one:
     a killed process leaves either the old directory or the new one, never half of one."""

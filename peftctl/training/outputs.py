@@ -49,10 +49,11 @@ class Claim:
 
 
 @contextlib.contextmanager
-def claim_output_dir(path: Path, *, main: bool) -> Iterator[Claim]:
+def claim_output_dir(path: Path, *, main: bool, resume: bool) -> Iterator[Claim]:
     """Create and lock ``path`` for one run (main process). A run that fails before it
     starts writing leaves the folder as it was (old results too); one that fails later
-    removes what it wrote unless a checkpoint is worth keeping, and says so in its error."""
+    removes what it wrote unless a checkpoint is worth keeping, and says so in its error
+    (a resumed run keeps everything: its user knows how to go on)."""
     claim = Claim(path)
     if not main:
         yield claim
@@ -71,7 +72,7 @@ def claim_output_dir(path: Path, *, main: bool) -> Iterator[Claim]:
             try:
                 yield claim
             except BaseException as error:
-                kept = _after_failure(path) if claim.started else ""
+                kept = _after_failure(path) if claim.started and not resume else ""
                 if kept and isinstance(error, PeftctlError):
                     raise type(error)(f"{error}; {kept}") from error
                 if kept:

@@ -40,7 +40,7 @@ def run_training(
     state = PartialState(cpu=not torch.cuda.is_available())  # gloo group only with cpu=True
     warn_single_cpu_process(state.num_processes)
     check_output_dir(out, resume=resume, overwrite=overwrite)
-    with claim_output_dir(out, main=state.is_main_process) as claim:
+    with claim_output_dir(out, main=state.is_main_process, resume=resume) as claim:
         trained = _trained_but_unscored(config, out) if resume else None
         if trained is not None:  # killed while scoring: the training is done, score it
             claim.started = True

@@ -21,6 +21,7 @@ from torch import nn
 from peftctl.atomic import disk_errors
 from peftctl.config.sections import EvalConfig, TrainConfig
 from peftctl.errors import PeftctlError
+from peftctl.file_checks import damaged_files
 from peftctl.methods.base import Method, write_dir_atomically
 from peftctl.training import checkpoint as ckpt
 from peftctl.training import packing
@@ -389,8 +390,10 @@ class Trainer:
         return dict(vars(self.state))
 
     def _resume(self, folder: Path) -> None:
-        saved = ckpt.read_state(folder)
-        self.acc.load_state(str(folder))
+        advice = f"delete {folder} to resume from the checkpoint before it"
+        with damaged_files(folder, advice):
+            saved = ckpt.read_state(folder)
+            self.acc.load_state(str(folder))
         self.state = TrainState(**saved)
         finished = (self.output_dir / "run.json").is_file()
         if self.state.step >= self.total_steps and finished:  # else: killed before the end

@@ -190,3 +190,26 @@ def test_accelerate_launch_asking_for_cpu_processes_says_it_runs_one(monkeypatch
     monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun: the processes are there
     warn_single_cpu_process(2)
     assert capsys.readouterr().err == ""
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_damaged_adapters_and_checkpoints_are_named(tiny_model_dir, tmp_path, cli):
+    out = tmp_path / "run"
+    args = ("train", "lora_sst2", *tiny_overrides(tiny_model_dir, out), "-q")
+    assert cli(*args)[0] == 0
+    adapter = out / "adapter" / "adapter_model.safetensors"
+    _truncate(adapter)
+    for command in (("eval", str(out), "--limit", "2"), ("merge", str(out), str(tmp_path / "m"))):
+        code, _, err = cli(*command)
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"{adapter} is damaged or truncated (" in err
+    state = out / "checkpoints" / "step-00000006" / "trainable.safetensors"
+    _truncate(state)
+    code, _, err = cli(*args[:-1], "train.max_steps=9", "--resume")
+    assert code == 2 and err.splitlines()[-1].startswith(f"error: {state} is damaged")
+    assert err.rstrip().endswith("to resume from the checkpoint before it")
+    assert "delete " in err and "to resume from the checkpoint before it" in err
