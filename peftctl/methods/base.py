@@ -25,6 +25,8 @@ class MethodConfig:
     ``metadata={"help": ...}`` and optional ``min``/``max``/``choices``."""
 
     name: str = field(metadata={"help": "Registered method name (see `peftctl list-methods`)."})
+    # learning rates its optimiser trains with (AdamW here); outside them a run gets a warning
+    plausible_lr: ClassVar[tuple[float, float]] = (1e-6, 0.1)
 
     def validate(self) -> None:
         """Raise :class:`~peftctl.errors.PeftctlError` for options that do not fit together."""
