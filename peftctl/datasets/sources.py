@@ -29,6 +29,13 @@ def local_split_file(root: Path | None, folder: str, split: str) -> Path:
     return base / folder / f"{split}.jsonl"
 
 
+def sample_file(name: str, split: str) -> Path | None:
+    """The small copy of ``split`` of dataset ``name`` shipped inside peftctl, if any: the
+    last resort when neither a local copy nor the hub serves it (samples/README.md)."""
+    path = Path(__file__).parent / "samples" / name / f"{split}.jsonl"
+    return path if path.is_file() else None
+
+
 def read_rows(path: Path) -> list[Row]:
     """All rows of a .jsonl/.json/.csv/.parquet file; a bad file is a one-line error."""
     if not path.is_file():
