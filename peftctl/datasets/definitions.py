@@ -100,6 +100,8 @@ def expand_section(section: Mapping[str, Any]) -> dict[str, Any]:
         return dict(section)
     if is_definition_file(name):
         file = Path(name)
+    elif name.endswith(YAML_SUFFIXES):
+        raise PeftctlError(f"{name}: no such file (a dataset definition or recipe)")
     else:
         file = definition_files().get(name)
         if file is None:

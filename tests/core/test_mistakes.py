@@ -59,7 +59,7 @@ CASES: list[tuple[str, str, str]] = [
         "validate lora_sst2 dataset.split_from=validation dataset.split_ratio=1.5",
         "dataset.split_ratio",
     ),
-    ("unknown-split-key", "validate lora_sst2 dataset.splits={dev: validation}", "dataset.splits"),
+    ("unknown-split-key", "validate lora_sst2 'dataset.splits={dev: validation}'", "dataset.splits"),
     ("warmup-above-one", "validate lora_sst2 train.warmup_ratio=2", "train.warmup_ratio"),
     ("method-not-mapping", "validate {tmp}/method_str.yaml", "method must be a mapping"),
     ("lora-option-on-ia3", "validate ia3_sst2 method.r=8", "method.r"),
@@ -121,7 +121,7 @@ CASES: list[tuple[str, str, str]] = [
     ("data-empty-file", "show-dataset {tmp}/emptydata.yaml", "the file has no rows"),
     ("show-unknown-dataset", "show-dataset sst3", "unknown dataset 'sst3'"),
     ("show-bad-split", "show-dataset sst2 --split dev2", "--split"),
-    ("show-definition-missing", "show-dataset {tmp}/nothere.yaml", "nothere.yaml"),
+    ("show-definition-missing", "show-dataset {tmp}/nothere.yaml", "nothere.yaml: no such file"),
     # training and its output folder
     ("resume-and-overwrite", "train lora_sst2 --resume --overwrite", "exclude each other"),
     ("output-dir-is-file", "train lora_sst2 output_dir={tmp}/empty.yaml", "is a file"),
@@ -249,3 +249,8 @@ def _fill(text: str, places: dict[str, str]) -> str:
 
 def _listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_docs_errors_lists_every_case():
+    listed = (Path(__file__).parents[2] / "docs" / "errors.md").read_text()
+    assert [c[0] for c in CASES if f"| `{c[0]}` |" not in listed] == []
