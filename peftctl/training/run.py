@@ -24,6 +24,7 @@ from peftctl.training.outputs import (
     parameter_counts,
     versions,
 )
+from peftctl.training.parent import Parent, check_loaded_type, check_parent, parent_card
 
 
 def run_training(
@@ -40,6 +41,7 @@ def run_training(
     from peftctl.training.trainer import MIXED_PRECISION, Trainer
 
     started, wall = _now(), time.perf_counter()
+    parent = check_parent(config)  # before any model loads
     out = Path(config.output_dir)
     on_cpu = not torch.cuda.is_available()  # accelerate forms a gloo group only with cpu=True
     state = PartialState(cpu=on_cpu)
@@ -70,7 +72,7 @@ def run_training(
     with accelerator.main_process_first():
         train_data, eval_data, data_card = _load_data(config, tokenizer)
     method_spec, method = _method(config)
-    model = method.apply(model)
+    model = _start(method, model, parent)
     upcast_trainable(model)
     params = parameter_counts(model)
     trainer = Trainer(
@@ -103,6 +105,7 @@ def run_training(
             "method_plugin": method_spec.owner,
         },
         "seed": config.seed,
+        "parent": parent_card(parent) if parent else None,
         "device": {"type": device_type, "processes": accelerator.num_processes},
         "precision": {
             "requested": config.train.precision,
@@ -220,6 +223,15 @@ def _load_data(config: RecipeConfig, tokenizer) -> tuple[Any, Any, dict[str, Any
             "first_ids": [str(e.id) for e in examples[:3]],
         }
     return splits["train"], splits["eval"], card
+
+
+def _start(method, model, parent: Parent | None):
+    """``model`` with ``method``'s fresh adapter, or with the parent's adapter, trainable."""
+    if parent is None:
+        return method.apply(model)
+    model = method.load(model, parent.adapter_dir, trainable=True)
+    check_loaded_type(method, model, parent)
+    return model
 
 
 def _method(config: RecipeConfig):
