@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from peftctl.config import typed
 from peftctl.errors import PeftctlError
-from peftctl.models.names import DEFAULT_MODEL, is_default_model
+from peftctl.models.names import model_identity
 
 if TYPE_CHECKING:
     from peftctl.config.schema import RecipeConfig
@@ -135,19 +135,11 @@ def _peft_type(config: Any) -> str:
 
 
 def _check_model(ours: str, theirs: str, where: str) -> None:
-    if _model_identity(ours) != _model_identity(theirs):
+    if model_identity(ours) != model_identity(theirs):
         raise PeftctlError(
             f"{where} was trained on model {theirs}, this recipe trains {ours}; set "
             f"model.name={theirs}"
         )
-
-
-def _model_identity(name: str) -> str:
-    """The default alias (also for its cached copy's path), a resolved local path, or a hub id."""
-    path = Path(name).expanduser()
-    if is_default_model(name) or path.name.startswith(f"{DEFAULT_MODEL}-"):
-        return DEFAULT_MODEL
-    return str(path.resolve()) if path.exists() else name
 
 
 def parent_card(parent: Parent) -> dict[str, Any]:
