@@ -36,34 +36,55 @@ def chat_loop(
     )
     messages: list[dict[str, str]] = []
     stop = threading.Event()
-    while True:
-        try:
-            text = read(PROMPT).strip()
-        except EOFError:
-            print()
-            return
-        except KeyboardInterrupt:
-            print(f"\n({QUIT} or Ctrl-D exits)")
-            continue
-        if text == QUIT:
-            return
-        if text == RESET:
-            messages.clear()
-            print("(history cleared)")
-            continue
-        if not text:
-            continue
-        messages.append({"role": "user", "content": text})
-        streamer = TextStreamer(talker.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        with ctrl_c_sets(stop):
-            answer = complete(
-                talker,
-                encode_chat(talker, messages),
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                streamer=streamer,
-                stop=stop,
-            )
-        if stop.is_set():
-            print("(stopped)")
-        messages.append({"role": "assistant", "content": answer})
+    while (text := _next_line(read)) is not None and text != QUIT:
+        if text and not _command(text, messages):
+            messages.append({"role": "user", "content": text})
+            answer = _answer(talker, messages, stop, max_new_tokens, temperature)
+            messages.append({"role": "assistant", "content": answer})
+
+
+def _next_line(read: Callable[[str], str]) -> str | None:
+    """The next line typed, stripped: "" after Ctrl-C, None at end of input."""
+    try:
+        return read(PROMPT).strip()
+    except EOFError:
+        print()
+        return None
+    except KeyboardInterrupt:
+        print(f"\n({QUIT} or Ctrl-D exits)")
+        return ""
+
+
+def _command(text: str, messages: list[dict[str, str]]) -> bool:
+    """Carry out ``/reset`` (or refuse an unknown ``/word``); False for a message."""
+    if text == RESET:
+        messages.clear()
+        print("(history cleared)")
+        return True
+    if text.startswith("/") and " " not in text:
+        print(f"unknown command {text}: {RESET} clears the history, {QUIT} exits")
+        return True
+    return False
+
+
+def _answer(
+    talker: Talker,
+    messages: list[dict[str, str]],
+    stop: threading.Event,
+    max_new_tokens: int,
+    temperature: float,
+) -> str:
+    """The answer to the conversation, streamed to stdout; Ctrl-C ends it early."""
+    streamer = TextStreamer(talker.tokenizer, skip_prompt=True, skip_special_tokens=True)
+    with ctrl_c_sets(stop):
+        answer = complete(
+            talker,
+            encode_chat(talker, messages),
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            streamer=streamer,
+            stop=stop,
+        )
+    if stop.is_set():
+        print("(stopped)")
+    return answer

@@ -95,7 +95,7 @@ def test_history_is_kept_until_reset_and_end_of_input_exits(adapter_runs, capsys
     talker = load_talker(
         *inference_target(str(adapter_runs["lora"]), overrides=["train.precision=fp32"])
     )
-    typed = iter(["hello", "again", "/reset", "", "hello"])
+    typed = iter(["hello", "again", "/reset", "", "/help", "hello"])
     rendered: list[list[dict[str, str]]] = []
 
     def read(prompt: str) -> str:
@@ -121,6 +121,6 @@ def test_history_is_kept_until_reset_and_end_of_input_exits(adapter_runs, capsys
     assert second[2] == {"role": "user", "content": "again"}
     assert third == first  # /reset forgot the conversation
     out = capsys.readouterr().out
-    assert "(history cleared)" in out
+    assert "(history cleared)" in out and "unknown command /help: /reset" in out
     answers = out.split("(history cleared)")
     assert second[1]["content"] in answers[0] and second[1]["content"] in answers[1]
