@@ -25,6 +25,7 @@ DEFAULT_METHOD = "lora"
 
 def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConfig:
     """The recipe ``source`` (registered name or path) with ``overrides`` applied, validated."""
+    from peftctl.datasets.definitions import anchor_paths
     from peftctl.recipes.finder import find_recipe
 
     path = find_recipe(str(source))
@@ -34,14 +35,19 @@ def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConf
             f"recipe {path} is empty; start from a shipped one: peftctl recipes cp lora_sst2 "
             f"{path} --force"
         )
+    if isinstance(data.get("dataset"), Mapping):  # its files are found beside the recipe
+        data["dataset"] = anchor_paths(data["dataset"], path.parent)
     return build_recipe(data, overrides)
 
 
 def build_recipe(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> RecipeConfig:
     """A validated :class:`RecipeConfig` from a recipe mapping plus ``key=value`` overrides."""
     from peftctl.config.schema import RecipeConfig
+    from peftctl.datasets.definitions import expand_section
 
     merged = merge(copy.deepcopy(dict(data)), parse_overrides(overrides))
+    if isinstance(merged.get("dataset"), Mapping):
+        merged["dataset"] = expand_section(merged["dataset"])
     method_data = merged.pop("method", None) or {}
     if not isinstance(method_data, Mapping):
         raise PeftctlError(f"method must be a mapping with a name, not {method_data!r}")

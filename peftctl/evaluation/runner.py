@@ -17,7 +17,7 @@ from typing import Any
 
 from peftctl.atomic import write_json_atomic, write_jsonl_atomic
 from peftctl.config.schema import RecipeConfig
-from peftctl.methods.base import MethodConfig
+from peftctl.methods.base import MethodConfig, load_adapter
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def load_candidate(base: Any, candidate: Candidate, precision: str):
     assert candidate.method is not None
     method = get_plugins().methods.get(candidate.method.name).load()(candidate.method)
     # loaded trainable, so the count is exactly what the method trains; then frozen
-    model = method.load(base, candidate.adapter_dir, trainable=True)
+    model = load_adapter(method, base, candidate.adapter_dir, trainable=True)
     trainable = sum(p.numel() for _, p in method.trainable_parameters(model))
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     for param in model.parameters():

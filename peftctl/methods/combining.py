@@ -23,6 +23,7 @@ from peftctl.methods.merging import DTYPES, MergePlan, plan_merge
 COMBINATIONS = ("linear", "ties", "cat")
 PEFT_CONFIG = "adapter_config.json"
 COMBINED = "default"  # peft saves the adapter called "default" at the top of the directory
+DAMAGED = "train the run again, or restore the file from a copy"
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,11 @@ def _density(combination: str, density: float | None) -> float | None:
 
 def _lora_config(run: MergePlan) -> dict[str, Any]:
     """The run's adapter_config.json, refused unless it is a plain LoRA adapter."""
+    from peftctl.file_checks import damaged_files
+
     path = run.adapter_dir / PEFT_CONFIG
-    saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    with damaged_files(run.adapter_dir, DAMAGED):
+        saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     kind = "DoRA" if saved.get("use_dora") else "rank-stabilised" if saved.get("use_rslora") else ""
     if saved.get("peft_type") != "LORA" or kind:
         what = f"a {kind} LoRA" if kind else f"a {saved.get('peft_type') or run.spec.name}"
@@ -155,11 +159,15 @@ def _combined(model: Any, plan: CombinationPlan) -> Any:
     """``model`` with one peft adapter, :data:`COMBINED`, made from every run's adapter."""
     from peft import PeftModel
 
+    from peftctl.file_checks import damaged_files
+
     names = [f"run{i}" for i in range(len(plan.runs))]
     first, *rest = plan.runs
-    peft_model = PeftModel.from_pretrained(model, str(first.adapter_dir), adapter_name=names[0])
+    with damaged_files(first.adapter_dir, DAMAGED):
+        peft_model = PeftModel.from_pretrained(model, str(first.adapter_dir), adapter_name=names[0])
     for name, run in zip(names[1:], rest, strict=True):
-        peft_model.load_adapter(str(run.adapter_dir), adapter_name=name)
+        with damaged_files(run.adapter_dir, DAMAGED):
+            peft_model.load_adapter(str(run.adapter_dir), adapter_name=name)
     peft_model.add_weighted_adapter(
         names,
         plan.weights,

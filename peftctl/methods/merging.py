@@ -90,6 +90,7 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
     import torch
 
     from peftctl.config import typed
+    from peftctl.methods.base import load_adapter
     from peftctl.models.loading import load_model, load_tokenizer
     from peftctl.training.outputs import versions
 
@@ -97,7 +98,7 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
     tokenizer = load_tokenizer(name, trust_remote_code=remote)
     model = load_model(name, dtype=torch.float32, trust_remote_code=remote)
     method = plan.spec.load()(plan.config.method)
-    model = method.load(model, plan.adapter_dir, trainable=False)
+    model = load_adapter(method, model, plan.adapter_dir, trainable=False)
     merged = method.merge(model).to(torch_dtype(plan.dtype)).eval()
     card = {
         "source_run": str(plan.run_dir.resolve()),

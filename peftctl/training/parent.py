@@ -103,7 +103,10 @@ def _check_bare(config: RecipeConfig, adapter: Path) -> None:
     where = f"method.init_from={config.method.init_from}"
     if not (adapter / PEFT_CONFIG).is_file():
         return  # full/freeze weights: the names are checked when they are loaded
-    saved = json.loads((adapter / PEFT_CONFIG).read_text(encoding="utf-8"))
+    from peftctl.file_checks import damaged_files
+
+    with damaged_files(adapter, "pass another method.init_from, or restore the file"):
+        saved = json.loads((adapter / PEFT_CONFIG).read_text(encoding="utf-8"))
     ours = typed.to_plain(config.method)
     for key, option in BARE_SHAPE_KEYS.items():
         if option in ours and key in saved and _normal(ours[option]) != _normal(saved[key]):
