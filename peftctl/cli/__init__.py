@@ -40,6 +40,7 @@ def _register_commands() -> None:
         bench_cmd,
         datasets_cmd,
         eval_cmd,
+        generate_cmd,
         listing,
         merge_cmd,
         scaffold_cmd,
@@ -51,6 +52,7 @@ def _register_commands() -> None:
     train_cmd.register(app)
     datasets_cmd.register(app)
     eval_cmd.register(app)
+    generate_cmd.register(app)
     merge_cmd.register(app)
     scaffold_cmd.register(app)
     bench_cmd.register(app)

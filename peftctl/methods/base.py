@@ -25,6 +25,13 @@ class MethodConfig:
     ``metadata={"help": ...}`` and optional ``min``/``max``/``choices``."""
 
     name: str = field(metadata={"help": "Registered method name (see `peftctl list-methods`)."})
+    init_from: str = field(
+        default="",
+        metadata={
+            "help": "Keep training the adapter of this run directory (or adapter directory) "
+            "instead of a fresh one; its method options and base model must be this recipe's."
+        },
+    )
     # learning rates its optimiser trains with (AdamW here); outside them a run gets a warning
     plausible_lr: ClassVar[tuple[float, float]] = (1e-6, 0.1)
 

@@ -27,6 +27,7 @@ from peftctl.training.outputs import (
     versions,
     warn_single_cpu_process,
 )
+from peftctl.training.parent import Parent, check_loaded_type, check_parent, parent_card
 
 
 def run_training(
@@ -36,6 +37,7 @@ def run_training(
     import torch
     from accelerate import PartialState
 
+    parent = check_parent(config)  # a parent that does not fit: before anything else
     out = Path(config.output_dir)
     state = PartialState(cpu=not torch.cuda.is_available())  # gloo group only with cpu=True
     warn_single_cpu_process(state.num_processes)
@@ -46,7 +48,9 @@ def run_training(
             claim.started = True
             return _score_after_train(config, out, trained, quiet=quiet)
         resume_from = _resume_point(out) if resume else None
-        return _train_and_record(config, claim, resume_from, overwrite=overwrite, quiet=quiet)
+        return _train_and_record(
+            config, claim, resume_from, parent, overwrite=overwrite, quiet=quiet
+        )
 
 
 def _trained_but_unscored(config: RecipeConfig, out: Path) -> dict[str, Any] | None:
@@ -68,7 +72,13 @@ def _recipe_body(text: str) -> str:
 
 
 def _train_and_record(
-    config: RecipeConfig, claim: Claim, resume_from: Path | None, *, overwrite: bool, quiet: bool
+    config: RecipeConfig,
+    claim: Claim,
+    resume_from: Path | None,
+    parent: Parent | None,
+    *,
+    overwrite: bool,
+    quiet: bool,
 ) -> dict[str, Any]:
     """Load everything, and only then replace ``out``'s old results, train, write the card."""
     import torch
@@ -99,7 +109,7 @@ def _train_and_record(
     with accelerator.main_process_first():
         train_data, eval_data, data_card = _load_data(config, tokenizer)
     method_spec, method = _method(config)
-    model = method.apply(model)
+    model = _start(method, model, parent)
     upcast_trainable(model)
     params = parameter_counts(model)
     # every input is known good: only now replace old results and write this run's files
@@ -141,6 +151,7 @@ def _train_and_record(
             "method_plugin": method_spec.owner,
         },
         "seed": config.seed,
+        "parent": parent_card(parent) if parent else None,
         "device": {"type": device_type, "processes": accelerator.num_processes},
         "precision": {
             "requested": config.train.precision,
@@ -269,6 +280,17 @@ def _load_data(config: RecipeConfig, tokenizer) -> tuple[Any, Any, dict[str, Any
             "first_ids": [str(e.id) for e in examples[:3]],
         }
     return splits["train"], splits["eval"], card
+
+
+def _start(method, model, parent: Parent | None):
+    """``model`` with ``method``'s fresh adapter, or with the parent's adapter, trainable."""
+    if parent is None:
+        return method.apply(model)
+    from peftctl.methods.base import load_adapter
+
+    model = load_adapter(method, model, parent.adapter_dir, trainable=True)
+    check_loaded_type(method, model, parent)
+    return model
 
 
 def _method(config: RecipeConfig):
