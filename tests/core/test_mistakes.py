@@ -59,7 +59,11 @@ CASES: list[tuple[str, str, str]] = [
         "validate lora_sst2 dataset.split_from=validation dataset.split_ratio=1.5",
         "dataset.split_ratio",
     ),
-    ("unknown-split-key", "validate lora_sst2 'dataset.splits={dev: validation}'", "dataset.splits"),
+    (
+        "unknown-split-key",
+        "validate lora_sst2 'dataset.splits={dev: validation}'",
+        "dataset.splits",
+    ),
     ("warmup-above-one", "validate lora_sst2 train.warmup_ratio=2", "train.warmup_ratio"),
     ("method-not-mapping", "validate {tmp}/method_str.yaml", "method must be a mapping"),
     ("lora-option-on-ia3", "validate ia3_sst2 method.r=8", "method.r"),
