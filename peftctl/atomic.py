@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from peftctl.errors import PeftctlError
+
+# a full or read-only disk; torch.save reports a failed write as a RuntimeError
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+_TORCH_WRITE_FAILED = "file write failed"
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -41,3 +49,18 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
     lines = (json.dumps(record, ensure_ascii=False) for record in records)
     write_text_atomic(path, "".join(f"{line}\n" for line in lines))
+
+
+@contextlib.contextmanager
+def disk_errors(what: str, advice: str) -> Iterator[None]:
+    """Turn a full or read-only disk while writing ``what`` into one line plus ``advice``."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _DISK_ERRNOS:
+            raise
+        raise PeftctlError(f"cannot write {what}: {os.strerror(error.errno)}; {advice}") from None
+    except RuntimeError as error:
+        if _TORCH_WRITE_FAILED not in str(error):
+            raise
+        raise PeftctlError(f"cannot write {what}: the disk is full or failing; {advice}") from None

@@ -45,6 +45,7 @@ def forgetting(config: Any, adapter_dir: Path) -> dict[str, Any]:
     import torch
 
     from peftctl.hardware import choose_precision
+    from peftctl.methods.base import load_adapter
     from peftctl.models.loading import load_model, load_tokenizer
     from peftctl.plugin_manager import get_plugins
     from peftctl.training.precision import base_dtype
@@ -59,7 +60,7 @@ def forgetting(config: Any, adapter_dir: Path) -> dict[str, Any]:
     base = mean_cross_entropy(model, tokenizer, passages)
     method = get_plugins().methods.get(config.method.name).load()(config.method)
     dtype = next(model.parameters()).dtype
-    adapted_model = method.load(model, adapter_dir, trainable=False).eval()
+    adapted_model = load_adapter(method, model, adapter_dir, trainable=False).eval()
     for param in adapted_model.parameters():  # adapters saved in fp32 run in the base's dtype
         if param.is_floating_point() and param.dtype != dtype:
             param.data = param.data.to(dtype)

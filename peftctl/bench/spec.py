@@ -114,10 +114,13 @@ def load_spec(source: str | Path, overrides: Sequence[str] = ()) -> BenchSpec:
     data = read_yaml(path)
     if not data:
         raise PeftctlError(f"bench spec {path} is empty; list methods and datasets in it")
-    spec = build_spec(data, overrides)
     from peftctl.bench.cells import expand
 
-    expand(spec)  # builds (and so validates) every cell's recipe
+    try:
+        spec = build_spec(data, overrides)
+        expand(spec)  # builds (and so validates) every cell's recipe
+    except PeftctlError as error:
+        raise PeftctlError(f"bench spec {path.name}: {error}") from None
     return spec
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from peftctl import locking
 from peftctl.atomic import write_json_atomic
 from peftctl.errors import PeftctlError
 from peftctl.processes import process_alive
@@ -139,31 +140,14 @@ def cell_records(bench: BenchDir) -> list[dict[str, Any]]:
     return records
 
 
-LOCK_FILE = ".lock"
+LOCK_FILE = locking.LOCK_FILE
 
 
 @contextlib.contextmanager
 def exclusive(bench: BenchDir) -> Iterator[None]:
     """Hold ``DIR/.lock`` while a ``bench run`` works; a second one is refused in one line."""
-    import fcntl
-
     bench.root.mkdir(parents=True, exist_ok=True)
-    path = bench.root / LOCK_FILE
-    with path.open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise PeftctlError(
-                f"{bench.root} is in use by `bench run` ({holder}); wait for it to end or "
-                "choose another --output-dir"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locking.exclusive(
+        bench.root, "`bench run`", "wait for it to end or choose another --output-dir"
+    ):
+        yield

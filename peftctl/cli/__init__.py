@@ -40,6 +40,7 @@ def _register_commands() -> None:
         bench_cmd,
         datasets_cmd,
         eval_cmd,
+        generate_cmd,
         listing,
         merge_cmd,
         scaffold_cmd,
@@ -51,6 +52,7 @@ def _register_commands() -> None:
     train_cmd.register(app)
     datasets_cmd.register(app)
     eval_cmd.register(app)
+    generate_cmd.register(app)
     merge_cmd.register(app)
     scaffold_cmd.register(app)
     bench_cmd.register(app)
@@ -61,9 +63,29 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: user mistakes become one line and exit code 2."""
+    """Console-script entry point: user mistakes (ours and click's usage errors) become one
+    line and exit code 2; Ctrl-C is exit code 130."""
     try:
-        app(args=argv, prog_name="peftctl")
+        code = app(args=argv, prog_name="peftctl", standalone_mode=False)
     except PeftctlError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except _CLICK_ERROR as exc:  # usage errors: unknown option or command, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `peftctl` or a group alone: its help
+            print(exc.format_message(), file=sys.stderr)
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        see = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+        _fail(f"{exc.format_message()}{see}", exc.exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+# click's base error, wherever typer takes click from (it may vendor it)
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)

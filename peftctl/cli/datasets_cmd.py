@@ -10,7 +10,11 @@ from peftctl.errors import PeftctlError
 
 
 def show_dataset(
-    name: str = typer.Argument(..., help="A registered dataset (peftctl list-datasets)."),
+    name: str = typer.Argument(
+        ...,
+        help="A registered dataset (peftctl list-datasets), or a YAML file defining one "
+        "(a dataset section or a recipe).",
+    ),
     split: str = typer.Option("eval", "--split", "-s", help="train, eval or test."),
     n: int = typer.Option(3, "--n", "-n", min=1, help="How many examples to print."),
     model: str = typer.Option(
@@ -23,13 +27,16 @@ def show_dataset(
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
 ) -> None:
     """Print the first N examples of a split as prompt and target."""
+    from peftctl.config import typed
     from peftctl.datasets.config import DatasetConfig
+    from peftctl.datasets.definitions import expand_section
     from peftctl.datasets.loading import SPLITS, dataset_spec, load_split
 
     if split not in SPLITS:
         raise PeftctlError(f"--split must be one of {', '.join(SPLITS)}, not '{split}'")
-    cfg = DatasetConfig(name=name, data_dir=data_dir, split_from=split_from)
-    cfg.validate()
+    given = {"name": name, "data_dir": data_dir, "split_from": split_from}
+    section = expand_section({k: v for k, v in given.items() if v is not None})
+    cfg = typed.build(DatasetConfig, section, "dataset")
     spec = dataset_spec(cfg)
     examples = load_split(cfg, split)
     shown = examples[:n]

@@ -27,7 +27,9 @@ def eval_command(
     ),
     dataset: str = typer.Option(None, "--dataset", "-d", help="Registered dataset to score on."),
     split: str = typer.Option(None, "--split", help="eval (default) or test."),
-    limit: int = typer.Option(None, "--limit", "-n", help="Score a seeded sample of N examples."),
+    limit: int = typer.Option(
+        None, "--limit", "-n", min=1, help="Score a seeded sample of N examples."
+    ),
     mode: str = typer.Option(None, "--mode", help="generate (default) or rank."),
     batch_size: int = typer.Option(None, "--batch-size", "-b", help="Examples per batch."),
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated metric names."),

@@ -51,6 +51,9 @@ def validate(
     from peftctl.recipes.finder import find_recipe
 
     config = load_recipe(recipe, overrides or [])
+    from peftctl.training.parent import check_parent
+
+    check_parent(config)
     if show:
         typer.echo(dump_recipe(config), nl=False)
     typer.echo(

@@ -28,6 +28,7 @@ RUN_CARD = "run.json"
 
 def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConfig:
     """The recipe ``source`` (registered name or path) with ``overrides`` applied, validated."""
+    from peftctl.datasets.definitions import anchor_paths
     from peftctl.recipes.finder import find_recipe
 
     path = find_recipe(str(source))
@@ -38,6 +39,8 @@ def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConf
             f"{path} --force"
         )
     _check_run_method_installed(path, data)
+    if isinstance(data.get("dataset"), Mapping):  # its files are found beside the recipe
+        data["dataset"] = anchor_paths(data["dataset"], path.parent)
     return build_recipe(data, overrides)
 
 
@@ -65,8 +68,11 @@ def _check_run_method_installed(path: Path, data: Mapping[str, Any]) -> None:
 def build_recipe(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> RecipeConfig:
     """A validated :class:`RecipeConfig` from a recipe mapping plus ``key=value`` overrides."""
     from peftctl.config.schema import RecipeConfig
+    from peftctl.datasets.definitions import expand_section
 
     merged = merge(copy.deepcopy(dict(data)), parse_overrides(overrides))
+    if isinstance(merged.get("dataset"), Mapping):
+        merged["dataset"] = expand_section(merged["dataset"])
     method_data = merged.pop("method", None) or {}
     if not isinstance(method_data, Mapping):
         raise PeftctlError(f"method must be a mapping with a name, not {method_data!r}")

@@ -161,6 +161,32 @@ class DatasetConfig:
             )
         if task != "classification" and self.verbalizer:
             raise PeftctlError(f"dataset.verbalizer only applies to classification, not {task}")
+        self._check_files()
+
+    def _check_files(self) -> None:
+        """The user's files exist and have the columns the template and target name."""
+        from peftctl.datasets import sources
+        from peftctl.datasets.formatting import template_fields
+
+        if not sources.looks_like_file(str(self.path)):
+            return  # a hub id: checked when loaded
+        needed = dict.fromkeys([*template_fields(str(self.template)), str(self.target)])
+        for key in ("path", "eval_path"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            file = Path(value).expanduser()
+            if not file.is_file():
+                raise PeftctlError(f"dataset.{key}={value}: no such file")
+            columns = sources.first_columns(file)
+            if {"inputs", "targets"} <= set(columns):
+                continue  # pre-rendered rows (see formatting._is_prerendered)
+            missing = [name for name in needed if name not in columns]
+            if missing:
+                raise PeftctlError(
+                    f"{file}: no column '{missing[0]}' (named by dataset.template or "
+                    f"dataset.target); its first row has: {', '.join(columns) or 'nothing'}"
+                )
 
     @property
     def resolved_task(self) -> str | None:

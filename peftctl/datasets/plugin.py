@@ -1,4 +1,5 @@
-"""Registers the core's built-in datasets (through the ``peftctl`` entry-point group)."""
+"""Registers the core's built-in datasets (through the ``peftctl`` entry-point group), and
+the user's dataset definitions found on ``$PEFTCTL_DATASETS_PATH``."""
 
 from __future__ import annotations
 
@@ -9,4 +10,6 @@ from peftctl.specs import DatasetSpec
 
 @hookimpl
 def peftctl_register_datasets() -> list[DatasetSpec]:
-    return list(BUILTIN_DATASETS)
+    from peftctl.datasets.definitions import definition_specs
+
+    return [*BUILTIN_DATASETS, *definition_specs()]

@@ -83,11 +83,12 @@ def generate(
         )
         new_tokens = generated[:, ids.shape[1] :].tolist()
         for index, tokens in zip(batch, new_tokens, strict=True):
-            outputs[index] = _until_eos(tokens, eos_token_id)
+            outputs[index] = until_eos(tokens, eos_token_id)
         if on_batch is not None:
             on_batch(len(batch))
     return outputs
 
 
-def _until_eos(tokens: list[int], eos_token_id: int) -> list[int]:
+def until_eos(tokens: list[int], eos_token_id: int) -> list[int]:
+    """``tokens`` up to, without, the first ``eos_token_id``."""
     return tokens[: tokens.index(eos_token_id)] if eos_token_id in tokens else tokens

@@ -17,7 +17,7 @@ from typing import Any
 
 from peftctl.atomic import write_json_atomic, write_jsonl_atomic
 from peftctl.config.schema import RecipeConfig
-from peftctl.methods.base import MethodConfig
+from peftctl.methods.base import MethodConfig, load_adapter
 
 
 @dataclass(frozen=True)
@@ -57,34 +57,42 @@ def evaluate(
     config: RecipeConfig, candidates: list[Candidate], *, quiet: bool = False
 ) -> list[EvalResult]:
     """Score every candidate on ``config``'s dataset split with ``config.eval`` settings."""
-    import torch
-
     from peftctl.datasets.loading import dataset_spec, load_split
     from peftctl.evaluation.predict import check_mode
-    from peftctl.hardware import choose_precision
 
-    device_type = "cuda" if torch.cuda.is_available() else "cpu"
-    precision = choose_precision(config.train.precision, device_type)
+    device_type, precision = inference_device(config)
     examples = load_split(config.dataset, config.eval.split, seed=config.seed)
     spec = dataset_spec(config.dataset)
     check_mode(spec, config.eval.mode)
-    tokenizer, base = _load_base(config, precision, device_type)
+    tokenizer, base = load_base(config, precision, device_type)
     session = _Session(config, spec, examples, tokenizer, precision, device_type, quiet)
     if config.eval.pscp and config.eval.pscp_variant == "peft_bench":
         session.base_cost = inference_cost(base)
     results = []
     for candidate in candidates:
-        method, model, trainable = _adapted(base, candidate, precision)
+        method, model, trainable = load_candidate(base, candidate, precision)
         results.append(_score(session, candidate, method, model, trainable))
         base = method.unload(model) if method is not None else model
         del model
         if base is None:  # the method changed the base weights: load them afresh
             gc.collect()
-            _, base = _load_base(config, precision, device_type)
+            _, base = load_base(config, precision, device_type)
     return results
 
 
-def _load_base(config: RecipeConfig, precision: str, device_type: str):
+def inference_device(config: RecipeConfig) -> tuple[str, str]:
+    """(device type, precision) inference runs with: cuda when there is one, and the
+    precision ``config.train.precision`` resolves to there."""
+    import torch
+
+    from peftctl.hardware import choose_precision
+
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    return device_type, choose_precision(config.train.precision, device_type)
+
+
+def load_base(config: RecipeConfig, precision: str, device_type: str):
+    """(tokenizer, base model in eval mode on ``device_type``) of ``config.model``."""
     from peftctl.models.loading import load_model, load_tokenizer
     from peftctl.training.precision import base_dtype
 
@@ -94,8 +102,9 @@ def _load_base(config: RecipeConfig, precision: str, device_type: str):
     return tokenizer, model.to(device_type).eval()
 
 
-def _adapted(base: Any, candidate: Candidate, precision: str):
-    """(method or None, model ready for inference, trainable parameter count)."""
+def load_candidate(base: Any, candidate: Candidate, precision: str):
+    """(method or None, ``base`` with the candidate's adapter, frozen for inference, and the
+    trainable parameter count)."""
     import torch
 
     if candidate.adapter_dir is None:
@@ -105,7 +114,7 @@ def _adapted(base: Any, candidate: Candidate, precision: str):
     assert candidate.method is not None
     method = get_plugins().methods.get(candidate.method.name).load()(candidate.method)
     # loaded trainable, so the count is exactly what the method trains; then frozen
-    model = method.load(base, candidate.adapter_dir, trainable=True)
+    model = load_adapter(method, base, candidate.adapter_dir, trainable=True)
     trainable = sum(p.numel() for _, p in method.trainable_parameters(model))
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     for param in model.parameters():

@@ -1,5 +1,6 @@
-"""What ``peftctl eval`` scores: a finished run, or a model with adapters. No torch here, so
-every mistake is reported before a model is loaded."""
+"""What ``peftctl eval`` scores (a finished run, or a model with adapters) and what
+``peftctl generate``/``chat`` talk to. No torch here, so every mistake is reported before a
+model is loaded."""
 
 from __future__ import annotations
 
@@ -54,6 +55,36 @@ def model_target(
         for name, (_, adapter_dir, method_config) in zip(names, found, strict=True)
     ]
     return config, candidates
+
+
+def inference_target(
+    run_dir: str | None,
+    *,
+    model: str | None = None,
+    adapter: str | None = None,
+    method: str | None = None,
+    overrides: Sequence[str] = (),
+) -> tuple[RecipeConfig, Candidate]:
+    """What ``peftctl generate``/``chat`` load: a finished run's model and adapter, or
+    ``model`` (the default model when None) with an optional run or adapter directory;
+    ``overrides`` such as ``train.precision=fp32`` apply to the recipe."""
+    if run_dir is not None:
+        if model or adapter or method:
+            raise PeftctlError(
+                "RUN_DIR brings its own model and adapter; drop --model/--adapter/--method, "
+                "or drop RUN_DIR"
+            )
+        config, candidates = run_dir_target(run_dir, overrides)
+        return config, candidates[0]
+    from peftctl.models.names import DEFAULT_MODEL
+
+    config = build_recipe({"model": {"name": model or DEFAULT_MODEL}}, overrides)
+    if adapter is None:
+        if method:
+            raise PeftctlError("--method names the method of an --adapter; pass --adapter DIR")
+        return config, Candidate("base", Path("."))
+    name, adapter_dir, method_config = _adapter(adapter, method)
+    return config, Candidate(name, Path("."), adapter_dir, method_config)
 
 
 def _adapter(path: str, method: str | None) -> tuple[str, Path, MethodConfig]:

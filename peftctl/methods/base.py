@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     import torch
@@ -28,6 +28,15 @@ class MethodConfig:
     ``metadata={"help": ...}`` and optional ``min``/``max``/``choices``."""
 
     name: str = field(metadata={"help": "Registered method name (see `peftctl list-methods`)."})
+    init_from: str = field(
+        default="",
+        metadata={
+            "help": "Keep training the adapter of this run directory (or adapter directory) "
+            "instead of a fresh one; its method options and base model must be this recipe's."
+        },
+    )
+    # learning rates its optimiser trains with (AdamW here); outside them a run gets a warning
+    plausible_lr: ClassVar[tuple[float, float]] = (1e-6, 0.1)
 
     @classmethod
     def from_options(cls: type[C], options: Mapping[str, Any]) -> C:
@@ -169,6 +178,15 @@ def causal_lm(model: nn.Module) -> nn.Module:
     inner = getattr(model, "module", model)  # DistributedDataParallel
     get_base = getattr(inner, "get_base_model", None)
     return get_base() if callable(get_base) else inner
+
+
+def load_adapter(method: Method, model: nn.Module, adapter_dir: Path, *, trainable: bool) -> Any:
+    """``method.load`` of ``adapter_dir``, a damaged file named in one line."""
+    from peftctl.file_checks import damaged_files
+
+    advice = "train the run again, or restore the file from a copy"
+    with damaged_files(Path(adapter_dir), advice):
+        return method.load(model, Path(adapter_dir), trainable=trainable)
 
 
 def write_dir_atomically(target: Path, write: Any) -> None:

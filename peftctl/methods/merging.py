@@ -90,7 +90,7 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
     import torch
 
     from peftctl.config import typed
-    from peftctl.methods.base import write_dir_atomically
+    from peftctl.methods.base import load_adapter
     from peftctl.models.loading import load_model, load_tokenizer
     from peftctl.training.outputs import versions
 
@@ -98,9 +98,8 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
     tokenizer = load_tokenizer(name, trust_remote_code=remote)
     model = load_model(name, dtype=torch.float32, trust_remote_code=remote)
     method = plan.spec.load()(plan.config.method)
-    model = method.load(model, plan.adapter_dir, trainable=False)
-    torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[plan.dtype]
-    merged = method.merge(model).to(torch_dtype).eval()
+    model = load_adapter(method, model, plan.adapter_dir, trainable=False)
+    merged = method.merge(model).to(torch_dtype(plan.dtype)).eval()
     card = {
         "source_run": str(plan.run_dir.resolve()),
         "base_model": name,
@@ -113,10 +112,29 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
         "versions": versions("torch", "transformers", "peft", "peftctl"),
     }
 
-    def write(folder: Path) -> None:
-        merged.save_pretrained(str(folder), safe_serialization=True)
-        tokenizer.save_pretrained(str(folder))
-        (folder / MERGE_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-
-    write_dir_atomically(plan.out_dir, write)
+    save_standalone(plan.out_dir, merged, tokenizer, card)
     return card
+
+
+def torch_dtype(name: str) -> Any:
+    """The torch dtype of ``--dtype`` ``name`` (one of :data:`DTYPES`)."""
+    import torch
+
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
+
+
+def save_standalone(out_dir: Path, model: Any, tokenizer: Any, card: dict[str, Any]) -> None:
+    """Write ``model``, ``tokenizer`` and ``merge.json`` (``card``) as ``out_dir``, atomically."""
+    from peftctl.methods.base import write_dir_atomically
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(str(folder), safe_serialization=True)
+        tokenizer.save_pretrained(str(folder))
+        write_card(folder, card)
+
+    write_dir_atomically(out_dir, write)
+
+
+def write_card(folder: Path, card: dict[str, Any]) -> None:
+    """``merge.json`` in ``folder``."""
+    (folder / MERGE_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

@@ -24,7 +24,9 @@ def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> PreTrainedT
     """The tokenizer of model ``name``; it always has a pad token from its own vocabulary."""
     tokenizer = _load(
         name,
-        lambda source: AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code),
+        lambda source, **kw: AutoTokenizer.from_pretrained(
+            source, trust_remote_code=trust_remote_code, **kw
+        ),
     )
     ensure_pad_token(tokenizer)
     return tokenizer
@@ -36,8 +38,8 @@ def load_model(
     """The causal LM ``name`` with weights in ``dtype`` (on the CPU, in eval mode)."""
     return _load(
         name,
-        lambda source: AutoModelForCausalLM.from_pretrained(
-            source, dtype=dtype, trust_remote_code=trust_remote_code
+        lambda source, **kw: AutoModelForCausalLM.from_pretrained(
+            source, dtype=dtype, trust_remote_code=trust_remote_code, **kw
         ),
     )
 
@@ -70,12 +72,17 @@ def model_source(name: str) -> str:
     return name
 
 
-def _load(name: str, loader: Callable[[str], T]) -> T:
+def _load(name: str, loader: Callable[..., T]) -> T:
+    """``loader(source)``; a hub id the hub cannot serve now comes from the HF cache alone,
+    at once, instead of after a minute of retries."""
+    from peftctl.datasets.sources import hub_reachable
+
     source = model_source(name)
+    local = Path(source).is_dir()
     try:
-        return loader(source)
+        return loader(source) if local or hub_reachable() else loader(source, local_files_only=True)
     except (OSError, ValueError) as error:
-        problem = _user_error(name, Path(source).is_dir(), error)
+        problem = _user_error(name, local, error)
         if problem is None:
             raise
         raise problem from error

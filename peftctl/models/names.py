@@ -20,6 +20,15 @@ def is_default_model(name: str) -> bool:
     return name.strip().lower() == DEFAULT_MODEL
 
 
+def model_identity(name: str) -> str:
+    """What makes two model names the same model: the default alias (also for the path of its
+    cached copy, which adapters record), a resolved local path, or the hub id."""
+    path = Path(name).expanduser()
+    if is_default_model(name) or path.name.startswith(f"{DEFAULT_MODEL}-"):
+        return DEFAULT_MODEL
+    return str(path.resolve()) if path.exists() else name
+
+
 def check_model_name(name: str) -> None:
     """A one-line error for a name that can only be a local path, and no such path exists
     (a hub id is ``org/name``: no leading ``/``, ``.`` or ``~``, at most one ``/``)."""

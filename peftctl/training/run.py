@@ -18,18 +18,69 @@ from peftctl.config.schema import RecipeConfig
 from peftctl.errors import PeftctlError
 from peftctl.training import checkpoint as ckpt
 from peftctl.training.outputs import (
+    Claim,
     check_output_dir,
+    claim_output_dir,
     clear_output_dir,
     command_line,
     parameter_counts,
     versions,
+    warn_single_cpu_process,
 )
+from peftctl.training.parent import Parent, check_loaded_type, check_parent, parent_card
 
 
 def run_training(
     config: RecipeConfig, *, resume: bool = False, overwrite: bool = False, quiet: bool = False
 ) -> dict[str, Any]:
     """Train as ``config`` says; returns the run card (also written to ``run.json``)."""
+    import torch
+    from accelerate import PartialState
+
+    parent = check_parent(config)  # a parent that does not fit: before anything else
+    out = Path(config.output_dir)
+    state = PartialState(cpu=not torch.cuda.is_available())  # gloo group only with cpu=True
+    warn_single_cpu_process(state.num_processes)
+    check_output_dir(out, resume=resume, overwrite=overwrite)
+    with claim_output_dir(out, main=state.is_main_process, resume=resume) as claim:
+        trained = _trained_but_unscored(config, out) if resume else None
+        if trained is not None:  # killed while scoring: the training is done, score it
+            claim.started = True
+            return _score_after_train(config, out, trained, quiet=quiet)
+        resume_from = _resume_point(out) if resume else None
+        return _train_and_record(
+            config, claim, resume_from, parent, overwrite=overwrite, quiet=quiet
+        )
+
+
+def _trained_but_unscored(config: RecipeConfig, out: Path) -> dict[str, Any] | None:
+    """The run card of a run of this very recipe that trained but has no after-train score."""
+    import json
+
+    card_path, recipe_path = out / "run.json", out / "recipe.yaml"
+    if not (config.eval.after_train and card_path.is_file() and recipe_path.is_file()):
+        return None
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    same = _recipe_body(recipe_path.read_text(encoding="utf-8")) == _recipe_body(
+        dump_recipe(config)
+    )
+    return card if same and "evaluation" not in card else None
+
+
+def _recipe_body(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+
+
+def _train_and_record(
+    config: RecipeConfig,
+    claim: Claim,
+    resume_from: Path | None,
+    parent: Parent | None,
+    *,
+    overwrite: bool,
+    quiet: bool,
+) -> dict[str, Any]:
+    """Load everything, and only then replace ``out``'s old results, train, write the card."""
     import torch
     from accelerate import Accelerator, PartialState
     from accelerate.utils import set_seed
@@ -40,39 +91,36 @@ def run_training(
     from peftctl.training.trainer import MIXED_PRECISION, Trainer
 
     started, wall = _now(), time.perf_counter()
-    out = Path(config.output_dir)
-    on_cpu = not torch.cuda.is_available()  # accelerate forms a gloo group only with cpu=True
-    state = PartialState(cpu=on_cpu)
-    check_output_dir(out, resume=resume, overwrite=overwrite)
-    resume_from = _resume_point(out) if resume else None
-    if overwrite and state.is_main_process:
-        clear_output_dir(out)
-    state.wait_for_everyone()
-
+    out = claim.path
+    state = PartialState()
     device_type = state.device.type
     precision = choose_precision(config.train.precision, device_type)
     warning = precision_warning(precision, device_type)
     if warning and state.is_main_process:
         print(f"warning: {warning}")
     accelerator = Accelerator(
-        cpu=on_cpu,
+        cpu=device_type == "cpu",
         mixed_precision=MIXED_PRECISION[precision],
         **tracking(config, out),
     )
-    if config.train.report_to != "none":
-        accelerator.init_trackers(out.name, config=_flat_config(config))
-    if state.is_main_process:
-        write_text_atomic(out / "recipe.yaml", dump_recipe(config, command_line()))
-
     set_seed(config.seed)
     model, tokenizer = _load_model(config, base_dtype(precision))
     tune_for_precision(model, precision, device_type)
     with accelerator.main_process_first():
         train_data, eval_data, data_card = _load_data(config, tokenizer)
     method_spec, method = _method(config)
-    model = method.apply(model)
+    model = _start(method, model, parent)
     upcast_trainable(model)
     params = parameter_counts(model)
+    # every input is known good: only now replace old results and write this run's files
+    if state.is_main_process:
+        claim.started = True
+        if overwrite:
+            clear_output_dir(out)
+        write_text_atomic(out / "recipe.yaml", dump_recipe(config, command_line()))
+    state.wait_for_everyone()
+    if config.train.report_to != "none":
+        accelerator.init_trackers(out.name, config=_flat_config(config))
     trainer = Trainer(
         model=model,
         method=method,
@@ -103,6 +151,7 @@ def run_training(
             "method_plugin": method_spec.owner,
         },
         "seed": config.seed,
+        "parent": parent_card(parent) if parent else None,
         "device": {"type": device_type, "processes": accelerator.num_processes},
         "precision": {
             "requested": config.train.precision,
@@ -123,11 +172,22 @@ def run_training(
     if accelerator.is_main_process:
         write_json_atomic(out / "run.json", card)
     del trainer, model
+    return _score_after_train(config, out, card, quiet=quiet)
+
+
+def _score_after_train(
+    config: RecipeConfig, out: Path, card: dict[str, Any], *, quiet: bool
+) -> dict[str, Any]:
+    """Add ``eval.after_train``'s score to the card: once, from the saved adapter, on the
+    main process, as ``peftctl eval`` would."""
+    from accelerate import PartialState
+
+    state = PartialState()
     if config.eval.after_train:
-        if accelerator.is_main_process:  # scored once, from the saved adapter, as `peftctl eval`
+        if state.is_main_process:
             card["evaluation"] = _evaluate_run(config, out, quiet=quiet)
             write_json_atomic(out / "run.json", card)
-        accelerator.wait_for_everyone()
+        state.wait_for_everyone()
     return card
 
 
@@ -220,6 +280,17 @@ def _load_data(config: RecipeConfig, tokenizer) -> tuple[Any, Any, dict[str, Any
             "first_ids": [str(e.id) for e in examples[:3]],
         }
     return splits["train"], splits["eval"], card
+
+
+def _start(method, model, parent: Parent | None):
+    """``model`` with ``method``'s fresh adapter, or with the parent's adapter, trainable."""
+    if parent is None:
+        return method.apply(model)
+    from peftctl.methods.base import load_adapter
+
+    model = load_adapter(method, model, parent.adapter_dir, trainable=True)
+    check_loaded_type(method, model, parent)
+    return model
 
 
 def _method(config: RecipeConfig):

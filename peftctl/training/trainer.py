@@ -18,8 +18,10 @@ import torch
 from accelerate import Accelerator
 from torch import nn
 
+from peftctl.atomic import disk_errors
 from peftctl.config.sections import EvalConfig, TrainConfig
 from peftctl.errors import PeftctlError
+from peftctl.file_checks import damaged_files
 from peftctl.methods.base import Method, write_dir_atomically
 from peftctl.training import checkpoint as ckpt
 from peftctl.training import packing
@@ -359,6 +361,22 @@ class Trainer:
         """Save a resumable checkpoint of the current step (all processes call this)."""
         final = ckpt.step_dir(self.checkpoints, self.state.step)
         tmp = self.checkpoints / f".{final.name}.tmp"
+        advice = "the previous checkpoint is intact; free space, then run again with --resume"
+        try:
+            with disk_errors(f"checkpoint {final}", advice):
+                self._save_into(tmp)
+        except PeftctlError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if self.acc.is_main_process:
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
+            ckpt.prune(self.checkpoints, self.cfg.keep_checkpoints)
+        self.acc.wait_for_everyone()
+        return final
+
+    def _save_into(self, tmp: Path) -> None:
+        """accelerate's state plus the trainer's into the (fresh) folder ``tmp``."""
         if self.acc.is_main_process:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
@@ -367,18 +385,15 @@ class Trainer:
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
             ckpt.write_state(tmp, self._state_dict())
-            shutil.rmtree(final, ignore_errors=True)
-            tmp.rename(final)
-            ckpt.prune(self.checkpoints, self.cfg.keep_checkpoints)
-        self.acc.wait_for_everyone()
-        return final
 
     def _state_dict(self) -> dict[str, Any]:
         return dict(vars(self.state))
 
     def _resume(self, folder: Path) -> None:
-        saved = ckpt.read_state(folder)
-        self.acc.load_state(str(folder))
+        advice = f"delete {folder} to resume from the checkpoint before it"
+        with damaged_files(folder, advice):
+            saved = ckpt.read_state(folder)
+            self.acc.load_state(str(folder))
         self.state = TrainState(**saved)
         finished = (self.output_dir / "run.json").is_file()
         if self.state.step >= self.total_steps and finished:  # else: killed before the end
@@ -392,13 +407,15 @@ class Trainer:
         adapter = self.output_dir / "adapter"
         best = self.checkpoints / "best"
         use_best = self.eval_cfg.load_best and self.state.best_step is not None and best.is_dir()
+        advice = "the checkpoints are intact; free space, then run again with --resume"
         if self.acc.is_main_process:
-            if use_best:
-                write_dir_atomically(
-                    adapter, lambda tmp: shutil.copytree(best, tmp, dirs_exist_ok=True)
-                )
-            else:
-                self.method.save(self._model, adapter)
+            with disk_errors(f"the adapter {adapter}", advice):
+                if use_best:
+                    write_dir_atomically(
+                        adapter, lambda tmp: shutil.copytree(best, tmp, dirs_exist_ok=True)
+                    )
+                else:
+                    self.method.save(self._model, adapter)
         self.acc.wait_for_everyone()
         return self.state.best_step if use_best else self.state.step
 

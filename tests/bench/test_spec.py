@@ -127,7 +127,9 @@ def test_shipped_specs_validate(cli):
 def test_validate_names_the_bad_key_in_one_line(cli):
     code, out, err = cli("bench", "validate", "quick", "budget.max_steps=-1")
     assert code == 2 and out == ""
-    assert err == "error: budget.max_steps=-1 is out of range; it must be >= 0\n"
+    assert err == (
+        "error: bench spec quick.yaml: budget.max_steps=-1 is out of range; it must be >= 0\n"
+    )
 
 
 def test_unknown_spec_suggests_a_shipped_one(cli):

@@ -165,17 +165,42 @@ def test_user_eval_split_needs_eval_path_or_carving(tmp_path):
 @pytest.mark.parametrize(
     ("rows", "extra", "expected"),
     [
-        ([{"txt": "a", "label": 0}], {}, r"t\.jsonl: row 1: field 'text': no such column"),
+        ([{"txt": "a", "label": 0}], {}, r"t\.jsonl: no column 'text' .*first row has: txt, l"),
         ([{"text": "a", "label": 0}, {"text": "b", "label": 7}], {}, r"row 2: field 'label'"),
-        ([{"text": "a"}], {}, r"row 1: field 'label': no such column"),
-        ([{"text": "a", "label": 0}], {"template": "{text} {nope}"}, r"field 'nope'"),
+        ([{"text": "a"}], {}, r"t\.jsonl: no column 'label'"),
+        ([{"text": "a", "label": 0}], {"template": "{text} {nope}"}, r"no column 'nope'"),
+        ([{"text": "a", "label": 0}, {"txt": "b", "label": 0}], {}, r"row 2: field 'text'"),
     ],
 )
 def test_user_data_errors_name_file_row_and_field(tmp_path, rows, extra, expected):
+    """Columns missing from the first row are caught when the recipe is checked, before any
+    model loads; later rows when they are read."""
     path = _write_jsonl(tmp_path / "t.jsonl", rows)
-    cfg = _user(path, **{"verbalizer": {0: "no"}, **extra})
     with pytest.raises(PeftctlError, match=expected):
-        load_split(cfg, "train")
+        load_split(_user(path, **{"verbalizer": {0: "no"}, **extra}), "train")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b'{"text": "a", "label": 0}\n{"text": "\xff\xfe", "label": 0}\n',
+            r"u\.jsonl:2: not UTF-8",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", r"u\.jsonl:1: not UTF-8 text \(byte 0x89\)"),
+    ],
+)
+def test_a_file_that_is_not_utf8_text_names_its_line(tmp_path, content, expected):
+    path = tmp_path / "u.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(PeftctlError, match=expected):
+        load_split(_user(path, verbalizer={0: "no"}), "train")
+
+
+def test_a_missing_user_file_is_caught_with_the_recipe(tmp_path):
+    with pytest.raises(PeftctlError, match=r"dataset\.eval_path=.*nope\.jsonl: no such file"):
+        train = _write_jsonl(tmp_path / "t.jsonl", [{"text": "a", "label": 0}])
+        _user(train, verbalizer={0: "no"}, eval_path=str(tmp_path / "nope.jsonl"))
 
 
 def test_user_empty_file_and_bad_config(tmp_path):

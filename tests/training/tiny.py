@@ -55,3 +55,44 @@ def save_tiny_model(folder, texts: list[str]) -> str:
     tiny_llama(vocab_size=len(tokenizer), tie_word_embeddings=True).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
+
+
+PEFT_CONFIGS = {
+    "lora": lambda peft: peft.LoraConfig(
+        task_type="CAUSAL_LM", r=4, target_modules=["q_proj", "v_proj"]
+    ),
+    "prompt_tuning": lambda peft: peft.PromptTuningConfig(
+        task_type="CAUSAL_LM", num_virtual_tokens=4
+    ),
+    "mtp": lambda peft: peft.MultitaskPromptTuningConfig(
+        task_type="CAUSAL_LM", num_virtual_tokens=4, num_tasks=1, num_ranks=1
+    ),
+}
+
+
+def save_random_adapter(
+    model_dir: str, method: str, folder, *, seed: int = 0, scale: float = 0.5, r: int = 4
+):
+    """A run directory (``recipe.yaml`` + ``adapter/``) of ``method`` on ``model_dir`` whose
+    trainable weights are random with standard deviation ``scale`` (no training: fast)."""
+    import peft
+    import torch
+    import yaml
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    config = PEFT_CONFIGS[method](peft)
+    if method == "lora":
+        config.r = r
+    model = peft.get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), config)
+    with torch.no_grad():
+        for _, param in model.named_parameters():
+            if param.requires_grad:
+                param.copy_(scale * torch.randn_like(param))
+    folder.mkdir(parents=True)
+    model.save_pretrained(str(folder / "adapter"))
+    recipe = {"model": {"name": model_dir}, "method": {"name": method, "num_virtual_tokens": 4}}
+    if method == "lora":
+        recipe["method"] = {"name": method, "r": r}
+    (folder / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    return folder

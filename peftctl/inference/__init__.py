@@ -1,0 +1,1 @@
+"""Talking to a model: one completion (``peftctl generate``) or a chat (``peftctl chat``)."""
