@@ -90,7 +90,7 @@ CONTRACT = {"peftctl", "peftctl.errors", "peftctl.specs", "peftctl.config.typed"
 LAYERS = {
     "peftctl/specs.py": CONTRACT,
     "peftctl/hookspecs.py": CONTRACT,
-    "peftctl/methods/base.py": {*CONTRACT, "peftctl.models.arch"},
+    "peftctl/methods/base.py": {*CONTRACT, "peftctl.models.arch", "peftctl.file_checks"},
     "peftctl/methods/targets.py": {*CONTRACT, "peftctl.methods.base"},
     "peftctl/models/arch.py": {*CONTRACT, "peftctl.methods.targets"},
 }
