@@ -74,12 +74,17 @@ def plan_export(
     quant = _check_quant(fmt, quant)
     if ollama and fmt != "gguf":
         raise PeftctlError("--ollama needs --format gguf (Ollama runs a whole-model GGUF)")
-    if fmt.startswith("gguf") and importlib.util.find_spec("gguf") is None:
+    if fmt.startswith("gguf") and not gguf_installed():
         raise PeftctlError(f"GGUF export needs the gguf package; run: {GGUF_INSTALL}")
     out = Path(output).expanduser() if output else default_output(run, fmt, quant)
     plan = ExportPlan(run, adapter, config, spec, fmt, quant, out, overwrite, ollama)
     _check_outputs(plan)
     return plan
+
+
+def gguf_installed() -> bool:
+    """True when the ``gguf`` package can be imported (checked without importing it)."""
+    return importlib.util.find_spec("gguf") is not None
 
 
 def applicable_formats(mergeable: bool, adapter_dir: Path) -> list[str]:

@@ -187,3 +187,9 @@ def test_a_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="disk full"):
         write_gguf(tmp_path / "x.gguf", "llama", lambda writer: None, tensors)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_gguf_package_names_the_extra(tmp_path, cli, monkeypatch):
+    monkeypatch.setattr("peftctl.export.plan.gguf_installed", lambda: False)
+    code, _, err = cli("export", str(lora_run_dir(tmp_path / "run")), "--format", "gguf-lora")
+    assert code == 2 and "needs the gguf package; run: pip install 'peftctl[export]'" in err

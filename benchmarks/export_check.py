@@ -1,0 +1,121 @@
+"""`peftctl export --format gguf` on a short real run of the default model: per quantisation
+the export's wall time, peak RSS (against one fp32 copy of the model), file size, and, read
+back by transformers' GGUF loader, the max next-token logit difference from the merged model
+and top-1 agreement on SST-2 validation prompts.
+
+Run alone on a quiet machine (trains `lora_sst2` for --steps steps unless --run-dir is given):
+    PEFTCTL_DATA_DIR=../shared/data python benchmarks/export_check.py [--run-dir runs/lora_sst2]
+Quick proof that it works: --steps 2 --prompts 8 --quants q8_0
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Runs `peftctl export` in a fresh interpreter and prints its peak RSS as the last line.
+CHILD = (
+    "import json, sys\n"
+    "from peftctl.memory import peak_rss_bytes\n"
+    "from peftctl.cli import main\n"
+    "try:\n    main(sys.argv[1:])\n"
+    "finally:\n    print(json.dumps({'peak_rss_bytes': peak_rss_bytes()}), file=sys.stderr)\n"
+)
+
+
+def train(out: Path, steps: int) -> Path:
+    command = [sys.executable, "-m", "peftctl", "train", "lora_sst2", f"output_dir={out}"]
+    command += [f"train.max_steps={steps}", "eval.after_train=false", "eval.at_start=false"]
+    command += ["eval.load_best=false", "--quiet"]
+    subprocess.run(command, check=True)
+    return out
+
+
+def export(run_dir: Path, quant: str, path: Path) -> dict:
+    """One `peftctl export` in a subprocess: wall time, peak RSS, file size."""
+    argv = ["export", str(run_dir), "--quant", quant, "-o", str(path), "--overwrite"]
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"export failed: {done.stderr.strip()}")
+    peak = json.loads(done.stderr.strip().splitlines()[-1])["peak_rss_bytes"]
+    return {
+        "quant": quant,
+        "export_s": round(wall, 2),
+        "peak_rss_mb": round(peak / 1e6, 1),
+        "file_mb": round(path.stat().st_size / 1e6, 2),
+    }
+
+
+def prompts(run_dir: Path, n: int) -> list[list[int]]:
+    """Token ids of ``n`` SST-2 validation prompts, exactly as evaluation encodes them."""
+    from peftctl.config.recipe import load_recipe
+    from peftctl.datasets.config import DatasetConfig
+    from peftctl.datasets.loading import load_split
+    from peftctl.datasets.tokenize import encode_prompts
+    from peftctl.models.loading import load_tokenizer
+
+    config = load_recipe(run_dir / "recipe.yaml")
+    dataset = config.dataset if config.dataset.name == "sst2" else DatasetConfig(name="sst2")
+    examples = load_split(dataclasses.replace(dataset, max_eval_samples=n), "eval")
+    tokenizer = load_tokenizer(config.model.name)
+    return encode_prompts(tokenizer, [example.prompt for example in examples])
+
+
+def next_token_logits(model, rows: list[list[int]]):
+    import torch
+
+    with torch.no_grad():
+        return torch.stack([model(input_ids=torch.tensor([row])).logits[0, -1] for row in rows])
+
+
+def compare(path: Path, expected, rows: list[list[int]]) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        path.parent, gguf_file=path.name, dtype=torch.float32
+    )
+    got = next_token_logits(model.eval(), rows)
+    return {
+        "max_logit_diff": float((got - expected).abs().max()),
+        "top1_agreement": float((got.argmax(-1) == expected.argmax(-1)).float().mean()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", type=Path, help="a finished run (default: train one)")
+    parser.add_argument("--steps", type=int, default=20, help="training steps without --run-dir")
+    parser.add_argument("--prompts", type=int, default=200, help="SST-2 validation prompts")
+    parser.add_argument("--quants", default="f32,f16,q8_0")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = args.run_dir or train(Path(tmp) / "run", args.steps)
+        rows = prompts(run_dir, args.prompts)
+        from peftctl.methods.merging import merged_model, plan_merge
+
+        merged, _ = merged_model(plan_merge(run_dir, Path(tmp) / "unused"))
+        model_mb = sum(p.numel() * p.element_size() for p in merged.parameters()) / 1e6
+        expected = next_token_logits(merged, rows)
+        del merged
+        print(
+            json.dumps(
+                {"run": str(run_dir), "prompts": len(rows), "fp32_model_mb": round(model_mb, 1)}
+            )
+        )
+        for quant in args.quants.split(","):
+            path = Path(tmp) / f"model-{quant}.gguf"
+            row = export(run_dir, quant, path)
+            print(json.dumps({**row, **compare(path, expected, rows)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""llama.cpp itself (llama-cpp-python) as the second reader of exported files: same tokens,
+same next-token logits as the adapted HF model, and the LoRA adapter GGUF applied with
+``lora_path`` matches the merged GGUF. Runs in ``nox -s export_llamacpp`` (which installs
+llama-cpp-python, built from source); skipped where it is not installed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.export.test_export_gguf import TEXTS, export
+from tests.training.test_merge_cli import adapted_logits
+
+if os.environ.get("PEFTCTL_REQUIRE_LLAMA_CPP"):  # nox -s export_llamacpp: never skip
+    import llama_cpp
+else:
+    llama_cpp = pytest.importorskip("llama_cpp")
+
+
+def llamacpp_logits(path: Path, ids: list[int], lora: Path | None = None) -> np.ndarray:
+    options = {"lora_path": str(lora)} if lora else {}
+    model = llama_cpp.Llama(
+        str(path), n_ctx=64, logits_all=True, verbose=False, n_threads=1, **options
+    )
+    model.eval(ids)
+    return np.array(model.scores[: len(ids)])
+
+
+@pytest.fixture(scope="module")
+def ids(tiny_model_dir) -> list[int]:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model_dir)(TEXTS[0]).input_ids
+
+
+@pytest.mark.parametrize(("quant", "atol"), [("f32", 1e-3), ("f16", 2e-2)])
+def test_llama_cpp_logits_match_the_adapted_model(
+    lora_run, tiny_model_dir, cli, tmp_path, ids, quant, atol
+):
+    path = export(cli, lora_run, tmp_path / "m.gguf", "--quant", quant)
+    expected = adapted_logits(lora_run, tiny_model_dir, torch.tensor([ids]))[0].numpy()
+    np.testing.assert_allclose(llamacpp_logits(path, ids), expected, atol=atol, rtol=0)
+
+
+def test_llama_cpp_tokenizes_like_the_original(lora_run, tiny_model_dir, cli, tmp_path):
+    from transformers import AutoTokenizer
+
+    path = export(cli, lora_run, tmp_path / "m.gguf", "--quant", "q8_0")
+    model = llama_cpp.Llama(str(path), n_ctx=64, vocab_only=True, verbose=False)
+    original = AutoTokenizer.from_pretrained(tiny_model_dir)
+    for text in [*TEXTS, "  two  spaces, digits 2024 and émojis 🙂"]:
+        got = model.tokenize(text.encode(), add_bos=False, special=True)
+        assert got == original(text, add_special_tokens=False).input_ids, text
+
+
+def test_lora_adapter_on_the_base_matches_the_merged_model(
+    lora_run, tiny_model_dir, cli, tmp_path, ids
+):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from peftctl.export.model_gguf import export_model_gguf
+    from peftctl.export.plan import plan_export
+
+    base = plan_export(lora_run, "gguf", quant="f32", output=tmp_path / "base.gguf")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    export_model_gguf(base, model, AutoTokenizer.from_pretrained(tiny_model_dir))
+    adapter = export(cli, lora_run, tmp_path / "adapter.gguf", "--format", "gguf-lora")
+    merged = export(cli, lora_run, tmp_path / "merged.gguf", "--quant", "f32")
+    with_lora = llamacpp_logits(base.output, ids, lora=adapter)
+    np.testing.assert_allclose(with_lora, llamacpp_logits(merged, ids), atol=1e-3, rtol=0)
+    assert not np.allclose(llamacpp_logits(base.output, ids), with_lora, atol=1e-3)
