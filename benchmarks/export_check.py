@@ -1,7 +1,9 @@
-"""`peftctl export --format gguf` on a short real run of the default model: per quantisation
-the export's wall time, peak RSS (against one fp32 copy of the model), file size, and, read
-back by transformers' GGUF loader, the max next-token logit difference from the merged model
-and top-1 agreement on SST-2 validation prompts.
+"""`peftctl export --format gguf` on a short real run of the default model. Per quantisation:
+the export's wall time; its peak RSS, also above the RSS of torch + transformers + peft once
+imported (to hold against one fp32 copy of the model); the file size; and, read back by
+transformers' GGUF loader (and llama.cpp when llama-cpp-python is installed), the max
+next-token logit difference from the merged model and top-1 agreement on SST-2 validation
+prompts.
 
 Run alone on a quiet machine (trains `lora_sst2` for --steps steps unless --run-dir is given):
     PEFTCTL_DATA_DIR=../shared/data python benchmarks/export_check.py [--run-dir runs/lora_sst2]
@@ -19,14 +21,21 @@ import tempfile
 import time
 from pathlib import Path
 
-# Runs `peftctl export` in a fresh interpreter and prints its peak RSS as the last line.
-CHILD = (
-    "import json, sys\n"
-    "from peftctl.memory import peak_rss_bytes\n"
-    "from peftctl.cli import main\n"
-    "try:\n    main(sys.argv[1:])\n"
-    "finally:\n    print(json.dumps({'peak_rss_bytes': peak_rss_bytes()}), file=sys.stderr)\n"
-)
+# Runs `peftctl export` in a fresh interpreter; prints the resident set size once torch,
+# transformers and peft are imported, and the peak (VmHWM: this process only; ru_maxrss would
+# carry the parent's peak across exec).
+CHILD = """
+import json, sys
+def kb(key):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key))
+import peft, torch, transformers
+imported = kb("VmRSS:")
+from peftctl.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    print(json.dumps({"imports_kb": imported, "peak_kb": kb("VmHWM:")}), file=sys.stderr)
+"""
 
 
 def train(out: Path, steps: int) -> Path:
@@ -45,11 +54,12 @@ def export(run_dir: Path, quant: str, path: Path) -> dict:
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"export failed: {done.stderr.strip()}")
-    peak = json.loads(done.stderr.strip().splitlines()[-1])["peak_rss_bytes"]
+    memory = json.loads(done.stderr.strip().splitlines()[-1])
     return {
         "quant": quant,
         "export_s": round(wall, 2),
-        "peak_rss_mb": round(peak / 1e6, 1),
+        "peak_rss_mb": round(memory["peak_kb"] / 1e3, 1),
+        "peak_above_imports_mb": round((memory["peak_kb"] - memory["imports_kb"]) / 1e3, 1),
         "file_mb": round(path.stat().st_size / 1e6, 2),
     }
 
@@ -90,6 +100,27 @@ def compare(path: Path, expected, rows: list[list[int]]) -> dict:
     }
 
 
+def compare_llamacpp(path: Path, expected, rows: list[list[int]]) -> dict:
+    """The same comparison with llama.cpp's logits; empty without llama-cpp-python."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return {}
+    import torch
+
+    model = llama_cpp.Llama(str(path), n_ctx=1024, logits_all=False, verbose=False)
+    got = []
+    for row in rows:
+        model.reset()
+        model.eval(row)
+        got.append(torch.tensor(model.scores[len(row) - 1]))
+    got = torch.stack(got)
+    return {
+        "llamacpp_max_logit_diff": float((got - expected).abs().max()),
+        "llamacpp_top1_agreement": float((got.argmax(-1) == expected.argmax(-1)).float().mean()),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, help="a finished run (default: train one)")
@@ -114,7 +145,8 @@ def main() -> None:
         for quant in args.quants.split(","):
             path = Path(tmp) / f"model-{quant}.gguf"
             row = export(run_dir, quant, path)
-            print(json.dumps({**row, **compare(path, expected, rows)}), flush=True)
+            row |= compare(path, expected, rows) | compare_llamacpp(path, expected, rows)
+            print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
