@@ -107,7 +107,7 @@ def read_adapter_config(adapter_dir: Path) -> dict | None:
 def lora_problem(peft_config: dict) -> str | None:
     """Why a peft adapter cannot be a llama.cpp LoRA adapter (plain LoRA only), or None."""
     if peft_config.get("peft_type") != "LORA":
-        return f"it is a {peft_config.get('peft_type')} adapter, not LoRA"
+        return f"its adapter is {peft_config.get('peft_type')}, not LoRA"
     if peft_config.get("use_dora"):
         return "DoRA's magnitude vectors have no llama.cpp adapter form"
     if peft_config.get("alpha_pattern"):

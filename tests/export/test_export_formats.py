@@ -78,7 +78,7 @@ def prompt_run(folder: Path) -> Path:
             "method 'prompt_tuning' (prompt-based) cannot be exported as gguf: its adapter is not "
             "a weight update, so it cannot be merged into the model; formats that apply: peft",
         ),
-        (["--format", "gguf-lora"], "PROMPT_TUNING adapter, not LoRA; formats that apply: peft"),
+        (["--format", "gguf-lora"], "adapter is PROMPT_TUNING, not LoRA; formats that apply: peft"),
         (["--format", "onnx"], "--format must be one of gguf, gguf-lora, peft, merged, not 'onnx'"),
         (["--format", "peft", "--quant", "f16"], "--quant does not apply to --format peft"),
         (["--format", "peft", "--ollama"], "--ollama needs --format gguf"),

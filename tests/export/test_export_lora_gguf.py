@@ -61,7 +61,7 @@ def test_rank_stabilised_alpha_is_rescaled_for_llama_cpp():
 @pytest.mark.parametrize(
     ("config", "reason"),
     [
-        ({"peft_type": "IA3"}, "IA3 adapter, not LoRA"),
+        ({"peft_type": "IA3"}, "adapter is IA3, not LoRA"),
         ({"peft_type": "LORA", "use_dora": True}, "DoRA"),
         ({"peft_type": "LORA", "alpha_pattern": {"q_proj": 4}}, "alpha_pattern"),
         ({"peft_type": "LORA", "modules_to_save": ["lm_head"]}, "modules_to_save"),
