@@ -23,14 +23,14 @@ FILE_TYPES = {
 def export_model_gguf(plan: ExportPlan, model: Any, tokenizer: Any) -> int:
     """Write ``model`` (merged, fp32) and ``tokenizer`` to ``plan.output``; returns the number
     of tensors written."""
-    config = model.config
+    config, quant = model.config, plan.quant or "f16"
     llama_arch.check_supported(config)
-    tensors = pending_tensors(model, plan.quant or "f16")
+    tensors = pending_tensors(model, quant)
 
     def add_metadata(writer: GGUFWriter) -> None:
         writer.add_type(GGUFType.MODEL)
         writer.add_name(f"{plan.config.model.name} + {plan.spec.name} ({plan.run_dir.name})")
-        writer.add_file_type(FILE_TYPES[plan.quant or "f16"])
+        writer.add_file_type(FILE_TYPES[quant])
         writer.add_quantization_version(GGML_QUANT_VERSION)
         llama_arch.add_hparams(writer, config)
         add_tokenizer(writer, tokenizer, config.vocab_size)
