@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from peftctl.export.plan import ExportPlan
 
@@ -35,10 +35,12 @@ def export_run(plan: ExportPlan) -> ExportResult:
 
 def _gguf(plan: ExportPlan) -> ExportResult:
     from peftctl.atomic import write_text_atomic
+    from peftctl.export.llama_arch import check_supported
     from peftctl.export.model_gguf import export_model_gguf
     from peftctl.export.ollama import modelfile
     from peftctl.methods.merging import merged_model
 
+    check_supported(_base_config(plan))  # before loading any weights
     model, tokenizer = merged_model(_merge_plan(plan))
     count = export_model_gguf(plan, model, tokenizer)
     written = None
@@ -50,12 +52,9 @@ def _gguf(plan: ExportPlan) -> ExportResult:
 
 
 def _gguf_lora(plan: ExportPlan) -> ExportResult:
-    from transformers import AutoConfig
-
     from peftctl.export.lora_gguf import export_lora_gguf
 
-    config = AutoConfig.from_pretrained(_base_source(plan))
-    count = export_lora_gguf(plan, config)
+    count = export_lora_gguf(plan, _base_config(plan))
     contents = f"LoRA A/B of {count} weights, {plan.quant}"
     return ExportResult(plan.output, plan.output.stat().st_size, contents)
 
@@ -89,6 +88,14 @@ def _base_source(plan: ExportPlan) -> str:
 
     source = model_source(plan.config.model.name)
     return str(Path(source).resolve()) if Path(source).is_dir() else source
+
+
+def _base_config(plan: ExportPlan) -> Any:
+    """The base model's transformers config (config.json only, no weights)."""
+    from transformers import AutoConfig
+
+    remote = plan.config.model.trust_remote_code
+    return AutoConfig.from_pretrained(_base_source(plan), trust_remote_code=remote)
 
 
 def _dir_size(folder: Path) -> int:

@@ -193,3 +193,21 @@ def test_missing_gguf_package_names_the_extra(tmp_path, cli, monkeypatch):
     monkeypatch.setattr("peftctl.export.plan.gguf_installed", lambda: False)
     code, _, err = cli("export", str(lora_run_dir(tmp_path / "run")), "--format", "gguf-lora")
     assert code == 2 and "needs the gguf package; run: pip install 'peftctl[export]'" in err
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "gguf-lora"])
+def test_other_architecture_is_refused_before_loading_weights(tmp_path, cli, fmt):
+    import yaml
+    from transformers import Qwen2Config
+
+    model_dir = tmp_path / "qwen"
+    Qwen2Config(num_hidden_layers=1, hidden_size=32, num_attention_heads=4).save_pretrained(
+        model_dir
+    )
+    run = lora_run_dir(tmp_path / "run")  # its adapter file is empty: loading it would fail
+    recipe = {"model": {"name": str(model_dir)}, "method": {"name": "lora"}}
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    code, _, err = cli("export", str(run), "--format", fmt)
+    assert code == 2 and err.count("\n") == 1
+    assert "supports llama-architecture models; this model is 'qwen2'" in err
+    assert "--format merged" in err and not (run / "export").exists()
