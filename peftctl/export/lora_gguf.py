@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from peftctl.export.gguf_writer import PendingTensor, storage_type, write_gguf
 from peftctl.export.plan import ExportPlan, read_adapter_config
 
 WEIGHTS = "adapter_model.safetensors"
+ADVICE = "train the run again, or restore the file from a copy"
 LORA_NAME = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<part>[AB])\.weight$")
 
 
@@ -25,27 +27,34 @@ def export_lora_gguf(plan: ExportPlan, base_config: Any) -> int:
     transformers config); returns the number of adapted weights."""
     from safetensors import safe_open
 
+    from peftctl.file_checks import damaged_files
+
     llama_arch.check_supported(base_config)
-    peft_config = read_adapter_config(plan.adapter_dir) or {}
     path = plan.adapter_dir / WEIGHTS
     if not path.is_file():
         raise PeftctlError(f"{plan.adapter_dir} has no {WEIGHTS}; re-save the adapter")
-    with safe_open(str(path), "pt") as weights:
+    quant = plan.quant or "f32"
+    with damaged_files(plan.adapter_dir, ADVICE), safe_open(str(path), "pt") as weights:
         pairs = lora_pairs(list(weights.keys()))
         tensors = []
         for module, (a_key, b_key) in pairs.items():
-            tensors += _pair(weights, module, a_key, b_key, base_config, plan.quant or "f32")
-
-        def add_metadata(writer: GGUFWriter) -> None:
-            writer.add_type(GGUFType.ADAPTER)
-            writer.add_string(Keys.Adapter.TYPE, "lora")
-            writer.add_float32(Keys.Adapter.LORA_ALPHA, llamacpp_alpha(peft_config))
-            writer.add_name(f"{plan.config.model.name} {plan.spec.name} adapter")
-            f16 = plan.quant == "f16"
-            writer.add_file_type(LlamaFileType.MOSTLY_F16 if f16 else LlamaFileType.ALL_F32)
-
-        write_gguf(plan.output, llama_arch.ARCH, add_metadata, tensors)
+            tensors += _pair(weights, module, a_key, b_key, base_config, quant)
+        write_gguf(plan.output, llama_arch.ARCH, _metadata(plan), tensors)
     return len(pairs)
+
+
+def _metadata(plan: ExportPlan) -> Callable[[GGUFWriter], None]:
+    alpha = llamacpp_alpha(read_adapter_config(plan.adapter_dir) or {})
+    file_type = LlamaFileType.MOSTLY_F16 if plan.quant == "f16" else LlamaFileType.ALL_F32
+
+    def add(writer: GGUFWriter) -> None:
+        writer.add_type(GGUFType.ADAPTER)
+        writer.add_string(Keys.Adapter.TYPE, "lora")
+        writer.add_float32(Keys.Adapter.LORA_ALPHA, alpha)
+        writer.add_name(f"{plan.config.model.name} {plan.spec.name} adapter")
+        writer.add_file_type(file_type)
+
+    return add
 
 
 def llamacpp_alpha(peft_config: dict[str, Any]) -> float:
@@ -75,7 +84,9 @@ def lora_pairs(keys: list[str]) -> dict[str, tuple[str, str]]:
     return {module: (found["A"], found["B"]) for module, found in parts.items()}
 
 
-def _pair(weights: Any, module: str, a_key: str, b_key: str, config: Any, quant: str) -> list:
+def _pair(
+    weights: Any, module: str, a_key: str, b_key: str, config: Any, quant: str
+) -> list[PendingTensor]:
     name = llama_arch.gguf_tensor_name(module, config.num_hidden_layers)
     if not name.startswith("blk."):
         raise PeftctlError(

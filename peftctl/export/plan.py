@@ -101,7 +101,15 @@ def applicable_formats(mergeable: bool, adapter_dir: Path) -> list[str]:
 def read_adapter_config(adapter_dir: Path) -> dict | None:
     """``adapter_config.json`` of a peft adapter directory, None for other methods' adapters."""
     path = adapter_dir / "adapter_config.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise PeftctlError(
+            f"{path} is damaged or truncated ({type(error).__name__}); train the run again, "
+            "or restore the file from a copy"
+        ) from None
 
 
 def lora_problem(peft_config: dict) -> str | None:

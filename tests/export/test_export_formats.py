@@ -211,3 +211,20 @@ def test_other_architecture_is_refused_before_loading_weights(tmp_path, cli, fmt
     assert code == 2 and err.count("\n") == 1
     assert "supports llama-architecture models; this model is 'qwen2'" in err
     assert "--format merged" in err and not (run / "export").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "culprit"),
+    [("adapter_config.json", "adapter_config.json"), (None, "adapter_model.safetensors")],
+)
+def test_damaged_adapter_files_are_named(tmp_path, cli, tiny_model_dir, damage, culprit):
+    import yaml
+
+    run = lora_run_dir(tmp_path / "run")  # adapter_model.safetensors is empty
+    recipe = {"model": {"name": tiny_model_dir}, "method": {"name": "lora"}}
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    if damage:
+        (run / "adapter" / damage).write_text('{"peft_type": ')
+    code, _, err = cli("export", str(run), "--format", "gguf-lora")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{culprit} is damaged or truncated" in err
