@@ -15,6 +15,16 @@ UNSUPPORTED = (
     "export with --format merged and convert with llama.cpp's convert_hf_to_gguf.py"
 )
 NO_NORMALIZER = (None, {"type": "Sequence", "normalizers": []})
+LLAMA3_REGEX = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+#: tokenizer.json pre-tokenizer steps (see :func:`_signature`) -> llama.cpp's name for them
+PRE_TOKENIZERS = {
+    (("ByteLevel", True, False),): "gpt-2",
+    (("Digits", True), ("ByteLevel", True, False)): "smollm",
+    (("Split", LLAMA3_REGEX, "Isolated", False), ("ByteLevel", False, False)): "llama-bpe",
+}
 
 
 def add_tokenizer(writer: GGUFWriter, tokenizer: Any, vocab_size: int) -> None:
@@ -40,16 +50,24 @@ def pre_tokenizer_name(backend: dict[str, Any]) -> str:
     model, normalizer = backend.get("model", {}), backend.get("normalizer")
     if model.get("type") != "BPE" or normalizer not in NO_NORMALIZER:
         raise PeftctlError(f"{UNSUPPORTED} (this one: {model.get('type')}, {normalizer})")
-    steps = _steps(backend.get("pre_tokenizer"))
-    kinds = [step.get("type") for step in steps]
-    byte_level = steps[-1] if kinds and kinds[-1] == "ByteLevel" else {}
-    if not byte_level.get("use_regex", True) or byte_level.get("add_prefix_space"):
-        kinds.append("ByteLevel without the GPT-2 regex or with a prefix space")
-    if kinds == ["ByteLevel"]:
-        return "gpt-2"
-    if kinds == ["Digits", "ByteLevel"] and steps[0].get("individual_digits"):
-        return "smollm"
-    raise PeftctlError(f"{UNSUPPORTED} (this one pre-tokenizes with {' + '.join(kinds)})")
+    steps = tuple(_signature(step) for step in _steps(backend.get("pre_tokenizer")))
+    if steps not in PRE_TOKENIZERS:
+        names = " + ".join(step[0] for step in steps) or "nothing"
+        raise PeftctlError(f"{UNSUPPORTED} (this one pre-tokenizes with {names})")
+    return PRE_TOKENIZERS[steps]
+
+
+def _signature(step: dict[str, Any]) -> tuple:
+    """What decides how a pre-tokenizer step splits text."""
+    kind = step.get("type")
+    if kind == "ByteLevel":
+        return (kind, step.get("use_regex", True), step.get("add_prefix_space", False))
+    if kind == "Digits":
+        return (kind, step.get("individual_digits", False))
+    if kind == "Split":
+        pattern = step.get("pattern", {})
+        return (kind, pattern.get("Regex"), step.get("behavior"), step.get("invert", False))
+    return (kind,)
 
 
 def token_table(tokenizer: Any, vocab_size: int) -> tuple[list[str], list[int]]:

@@ -11,6 +11,8 @@ from gguf import MODEL_ARCH, GGUFWriter, RopeScalingType, get_tensor_name_map
 from peftctl.errors import PeftctlError
 
 ARCH = "llama"
+ROPE_TYPES = (None, "linear", "llama3")
+ROPE_FREQS = "rope_freqs.weight"
 CONVERT_HINT = (
     "export it with --format merged and convert that directory with llama.cpp's "
     "convert_hf_to_gguf.py"
@@ -30,7 +32,7 @@ def check_supported(config: Any) -> None:
         ("attention_bias", getattr(config, "attention_bias", False)),
         ("mlp_bias", getattr(config, "mlp_bias", False)),
         (f"hidden_act={config.hidden_act}", config.hidden_act != "silu"),
-        (f"rope_scaling={_rope_type(config)}", _rope_type(config) not in (None, "linear")),
+        (f"rope_scaling={_rope_type(config)}", _rope_type(config) not in ROPE_TYPES),
     ]
     unsupported = [name for name, present in problems if present]
     if unsupported:
@@ -60,6 +62,19 @@ def add_hparams(writer: GGUFWriter, config: Any) -> None:
     if _rope_type(config) == "linear":
         writer.add_rope_scaling_type(RopeScalingType.LINEAR)
         writer.add_rope_scaling_factor(float(config.rope_scaling["factor"]))
+
+
+def extra_tensors(config: Any) -> dict[str, np.ndarray]:
+    """Tensors llama.cpp needs beyond the weights: for Llama 3.1-style rope scaling
+    (``rope_type: llama3``), ``rope_freqs.weight``, the factor llama.cpp divides each rotary
+    frequency by: the default frequencies over the scaled ones, as transformers computes them."""
+    if _rope_type(config) != "llama3":
+        return {}
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    plain, _ = ROPE_INIT_FUNCTIONS["default"](config, "cpu")
+    scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
+    return {ROPE_FREQS: (plain / scaled).float().numpy()}
 
 
 def gguf_tensor_name(hf_name: str, num_layers: int) -> str:

@@ -40,11 +40,15 @@ def export_model_gguf(plan: ExportPlan, model: Any, tokenizer: Any) -> int:
 
 
 def pending_tensors(model: Any, quant: str) -> list[PendingTensor]:
-    """Every weight of ``model`` under its llama.cpp name; a tied output head is left out
-    (llama.cpp then reuses ``token_embd``, as transformers' loader does)."""
+    """Every weight of ``model`` under its llama.cpp name, after llama.cpp's extra tensors; a
+    tied output head is left out (llama.cpp then reuses ``token_embd``, as transformers' loader
+    does)."""
     config = model.config
     tied = bool(getattr(config, "tie_word_embeddings", False))
-    pending = []
+    pending = [
+        PendingTensor(name, values.shape, storage_type(values.shape, quant), lambda v=values: v)
+        for name, values in llama_arch.extra_tensors(config).items()
+    ]
     for hf_name, tensor in model.state_dict().items():
         if tied and hf_name == "lm_head.weight":
             continue

@@ -151,14 +151,8 @@ def test_other_architectures_are_one_line():
         PeftctlError, match="supports llama-architecture models; this model is 'qwen2'"
     ):
         check_supported(Qwen2Config())
-    with pytest.raises(PeftctlError, match="does not support attention_bias, rope_scaling=llama3"):
-        scaling = {
-            "rope_type": "llama3",
-            "factor": 8.0,
-            "low_freq_factor": 1.0,
-            "high_freq_factor": 4.0,
-            "original_max_position_embeddings": 8192,
-        }
+    scaling = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}
+    with pytest.raises(PeftctlError, match="does not support attention_bias, rope_scaling=yarn"):
         check_supported(LlamaConfig(attention_bias=True, rope_scaling=scaling))
     check_supported(LlamaConfig(rope_scaling={"rope_type": "linear", "factor": 2.0}))
 
@@ -170,6 +164,10 @@ def test_tokenizers_llama_cpp_would_split_differently_are_one_line():
     assert pre_tokenizer_name({**bpe, "pre_tokenizer": byte_level}) == "gpt-2"
     smollm = {"type": "Sequence", "pretokenizers": [digits, byte_level]}
     assert pre_tokenizer_name({**bpe, "pre_tokenizer": smollm}) == "smollm"
+    split = {"type": "Split", "pattern": {"Regex": r"\p{N}{1,3}"}, "behavior": "Isolated"}
+    other_split = {"type": "Sequence", "pretokenizers": [split, {**byte_level, "use_regex": False}]}
+    with pytest.raises(PeftctlError, match="pre-tokenizes with Split \\+ ByteLevel"):
+        pre_tokenizer_name({**bpe, "pre_tokenizer": other_split})
     with pytest.raises(PeftctlError, match=r"byte-level BPE tokenizers .* Unigram"):
         pre_tokenizer_name({"model": {"type": "Unigram"}, "pre_tokenizer": None})
     with pytest.raises(PeftctlError, match="pre-tokenizes with Metaspace"):

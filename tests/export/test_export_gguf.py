@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from gguf import GGMLQuantizationType, GGUFReader
@@ -111,3 +112,26 @@ def test_ollama_modelfile_beside_the_gguf(lora_run, cli, tmp_path):
     assert 'PARAMETER stop "<|im_end|>"' in text
     code, _, err = cli("export", str(lora_run), "-o", str(path), "--ollama")
     assert code == 2 and "exists; pass --overwrite" in err
+
+
+def test_llama3_style_model_gets_rope_freqs_and_llama_bpe(lora_run, llama3_style_dir, tmp_path):
+    """Llama 3.1 rope scaling: llama.cpp divides each rotary frequency by ``rope_freqs``; the
+    values are checked against transformers' own llama3 frequencies (transformers' GGUF reader
+    ignores the tensor, so llama.cpp checks the logits: test_llamacpp_reader.py)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    from tests.export.conftest import export_model
+
+    model = AutoModelForCausalLM.from_pretrained(llama3_style_dir)
+    tokenizer = AutoTokenizer.from_pretrained(llama3_style_dir)
+    reader = GGUFReader(export_model(lora_run, model, tokenizer, tmp_path / "l3.gguf"))
+    tensors = {t.name: np.array(t.data) for t in reader.tensors}
+    plain, _ = ROPE_INIT_FUNCTIONS["default"](model.config, "cpu")
+    scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](model.config, "cpu")
+    np.testing.assert_allclose(
+        tensors["rope_freqs.weight"] * scaled.numpy(), plain.numpy(), rtol=1e-6
+    )
+    assert tensors["rope_freqs.weight"].max() == 8.0  # the low frequencies: factor 8
+    assert "output.weight" in tensors  # untied head
+    assert reader.fields["tokenizer.ggml.pre"].contents() == "llama-bpe"

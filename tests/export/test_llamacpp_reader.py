@@ -73,3 +73,20 @@ def test_lora_adapter_on_the_base_matches_the_merged_model(
     with_lora = llamacpp_logits(base.output, ids, lora=adapter)
     np.testing.assert_allclose(with_lora, llamacpp_logits(merged, ids), atol=1e-3, rtol=0)
     assert not np.allclose(llamacpp_logits(base.output, ids), with_lora, atol=1e-3)
+
+
+def test_llama3_rope_scaling_and_tokenizer_match_in_llama_cpp(lora_run, llama3_style_dir, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tests.export.conftest import export_model
+
+    model = AutoModelForCausalLM.from_pretrained(llama3_style_dir)
+    tokenizer = AutoTokenizer.from_pretrained(llama3_style_dir)
+    path = export_model(lora_run, model, tokenizer, tmp_path / "l3.gguf")
+    text = "the 12345 movies weren't bad at all;\n  really, 7 of 10"
+    ids = tokenizer(text).input_ids
+    reader = llama_cpp.Llama(str(path), n_ctx=64, vocab_only=True, verbose=False)
+    assert reader.tokenize(text.encode(), add_bos=False, special=True) == ids
+    with torch.no_grad():
+        expected = model(input_ids=torch.tensor([ids])).logits[0].numpy()
+    np.testing.assert_allclose(llamacpp_logits(path, ids), expected, atol=1e-3, rtol=0)
