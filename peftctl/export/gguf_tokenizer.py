@@ -26,6 +26,9 @@ PRE_TOKENIZERS = {
     (("Split", LLAMA3_REGEX, "Isolated", False), ("ByteLevel", False, False)): "llama-bpe",
 }
 
+#: llama.cpp's pre-tokenizers that look whole words up before merging (BPE ``ignore_merges``)
+IGNORES_MERGES = ("llama-bpe",)
+
 
 def add_tokenizer(writer: GGUFWriter, tokenizer: Any, vocab_size: int) -> None:
     """Write ``tokenizer``'s GGUF keys; the token list is padded to ``vocab_size`` rows
@@ -54,7 +57,10 @@ def pre_tokenizer_name(backend: dict[str, Any]) -> str:
     if steps not in PRE_TOKENIZERS:
         names = " + ".join(step[0] for step in steps) or "nothing"
         raise PeftctlError(f"{UNSUPPORTED} (this one pre-tokenizes with {names})")
-    return PRE_TOKENIZERS[steps]
+    name = PRE_TOKENIZERS[steps]
+    if bool(model.get("ignore_merges")) != (name in IGNORES_MERGES):
+        raise PeftctlError(f"{UNSUPPORTED} (ignore_merges differs from llama.cpp's '{name}')")
+    return name
 
 
 def _signature(step: dict[str, Any]) -> tuple:
