@@ -168,7 +168,7 @@ def test_tokenizers_llama_cpp_would_split_differently_are_one_line():
     other_split = {"type": "Sequence", "pretokenizers": [split, {**byte_level, "use_regex": False}]}
     with pytest.raises(PeftctlError, match="pre-tokenizes with Split \\+ ByteLevel"):
         pre_tokenizer_name({**bpe, "pre_tokenizer": other_split})
-    with pytest.raises(PeftctlError, match="ignore_merges differs from llama.cpp's 'gpt-2'"):
+    with pytest.raises(PeftctlError, match=r"ignore_merges differs from llama\.cpp's 'gpt-2'"):
         pre_tokenizer_name(
             {**bpe, "model": {"type": "BPE", "ignore_merges": True}, "pre_tokenizer": byte_level}
         )
