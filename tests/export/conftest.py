@@ -98,7 +98,10 @@ def llama3_style_dir(tmp_path_factory) -> Path:
         "original_max_position_embeddings": 16,
     }
     config = LlamaConfig(
-        **{**TINY, "vocab_size": len(tokenizer)}, rope_scaling=scaling, tie_word_embeddings=False
+        **{**TINY, "vocab_size": len(tokenizer)},
+        rope_scaling=scaling,
+        tie_word_embeddings=False,
+        initializer_range=0.2,  # larger logits: the rope scaling shows in them
     )
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("llama3-style")

@@ -89,4 +89,5 @@ def test_llama3_rope_scaling_and_tokenizer_match_in_llama_cpp(lora_run, llama3_s
     assert reader.tokenize(text.encode(), add_bos=False, special=True) == ids
     with torch.no_grad():
         expected = model(input_ids=torch.tensor([ids])).logits[0].numpy()
-    np.testing.assert_allclose(llamacpp_logits(path, ids), expected, atol=1e-3, rtol=0)
+    # logits up to ~4 here; llama.cpp keeps K/V in f16 (measured: 4e-3 off; 5.7 without rope_freqs)
+    np.testing.assert_allclose(llamacpp_logits(path, ids), expected, atol=2e-2, rtol=0)
