@@ -26,8 +26,11 @@ def llamacpp_logits(path: Path, ids: list[int], lora: Path | None = None) -> np.
     model = llama_cpp.Llama(
         str(path), n_ctx=64, logits_all=True, verbose=False, n_threads=1, **options
     )
-    model.eval(ids)
-    return np.array(model.scores[: len(ids)])
+    try:
+        model.eval(ids)
+        return np.array(model.scores[: len(ids)])
+    finally:
+        model.close()
 
 
 @pytest.fixture(scope="module")
