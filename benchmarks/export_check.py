@@ -155,7 +155,8 @@ def main() -> None:
 
 def lora_on_wheel_base(run_dir: Path, tmp: Path, expected, rows: list[list[int]]) -> dict:
     """`--format gguf-lora` applied by llama.cpp to the default model's Q4_1 GGUF (the weights
-    peftctl trained on) against the merged model; needs llama-cpp-python."""
+    peftctl trained on) against the merged model, and the base alone for contrast; needs
+    llama-cpp-python."""
     from peftctl.models.names import default_gguf_path
 
     adapter = tmp / "adapter.gguf"
@@ -163,6 +164,8 @@ def lora_on_wheel_base(run_dir: Path, tmp: Path, expected, rows: list[list[int]]
         **export(run_dir, "f32", adapter, "gguf-lora"),
         "quant": "gguf-lora f32 on the wheel's Q4_1 base",
     }
+    base_alone = compare_llamacpp(default_gguf_path(), expected, rows)  # the adapter's effect
+    row |= {f"base_alone_{key}": value for key, value in base_alone.items()}
     return row | compare_llamacpp(default_gguf_path(), expected, rows, lora=adapter)
 
 
