@@ -38,7 +38,7 @@ def tests(session: nox.Session) -> None:
     """The core test suite (pass pytest options after --, e.g. ``-- -k plugin -x``)."""
     # every optional feature is tested: bench executors and plots, the web page (driven by
     # Playwright on Debian's chromium), experiment trackers
-    install_core(session, "test", "ray", "plots", "ui", "tensorboard")
+    install_core(session, "test", "ray", "plots", "ui", "tensorboard", "export")
     session.install("playwright>=1.40")
     session.run("pytest", "--durations=15", *session.posargs)
 
@@ -53,6 +53,17 @@ def methods(session: nox.Session) -> None:
     chosen = ",".join(session.posargs) or "all"
     test = "tests/training/test_default_model_methods.py"
     session.run("pytest", test, "-v", "--durations=0", env={"PEFTCTL_TEST_METHODS": chosen})
+
+
+@nox.session(default=False)
+def export_llamacpp(session: nox.Session) -> None:
+    """llama.cpp as the second reader of `peftctl export` files (llama-cpp-python, compiled from
+    source: several minutes). Compares its tokens and logits with the HF model's."""
+    install_core(session, "test", "export")
+    session.install("llama-cpp-python>=0.3.16")
+    test = "tests/export/test_llamacpp_reader.py"
+    env = {"PEFTCTL_REQUIRE_LLAMA_CPP": "1"}
+    session.run("pytest", test, "-v", *session.posargs, env=env)
 
 
 @nox.session

@@ -40,6 +40,7 @@ def _register_commands() -> None:
         bench_cmd,
         datasets_cmd,
         eval_cmd,
+        export_cmd,
         generate_cmd,
         listing,
         merge_cmd,
@@ -54,6 +55,7 @@ def _register_commands() -> None:
     eval_cmd.register(app)
     generate_cmd.register(app)
     merge_cmd.register(app)
+    export_cmd.register(app)
     scaffold_cmd.register(app)
     bench_cmd.register(app)
     ui_cmd.register(app)

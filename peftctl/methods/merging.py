@@ -42,11 +42,26 @@ def plan_merge(
 ) -> MergePlan:
     """Check that ``run_dir`` is a finished run of a mergeable method and that ``out_dir`` may
     be written; raises :class:`PeftctlError` otherwise. Imports no torch."""
+    if dtype not in DTYPES:
+        raise PeftctlError(f"--dtype must be one of {', '.join(DTYPES)}, not '{dtype}'")
+    run, config, spec = load_run(run_dir)
+    if not spec.mergeable:
+        raise PeftctlError(
+            f"method '{spec.name}' ({spec.category}) cannot be merged: its adapter is not a "
+            f"weight update; use {run / ADAPTER_DIR} with the base model (`peftctl eval {run}`)"
+        )
+    adapter = finished_adapter(run)
+    out = Path(out_dir).expanduser()
+    _check_output(out, run, overwrite=overwrite)
+    return MergePlan(run, adapter, out, config, spec, dtype)
+
+
+def load_run(run_dir: str | Path) -> tuple[Path, RecipeConfig, MethodSpec]:
+    """The run directory, its recipe and its method's spec; a :class:`PeftctlError` when
+    ``run_dir`` is not a run directory. Imports no torch."""
     from peftctl.config.recipe import load_recipe
     from peftctl.plugin_manager import get_plugins
 
-    if dtype not in DTYPES:
-        raise PeftctlError(f"--dtype must be one of {', '.join(DTYPES)}, not '{dtype}'")
     run = Path(run_dir).expanduser()
     if not (run / RECIPE_FILE).is_file():
         raise PeftctlError(
@@ -54,21 +69,18 @@ def plan_merge(
             "`peftctl train`"
         )
     config = load_recipe(run / RECIPE_FILE)
-    spec = get_plugins().methods.get(config.method.name)
-    if not spec.mergeable:
-        raise PeftctlError(
-            f"method '{spec.name}' ({spec.category}) cannot be merged: its adapter is not a "
-            f"weight update; use {run / ADAPTER_DIR} with the base model (`peftctl eval {run}`)"
-        )
+    return run, config, get_plugins().methods.get(config.method.name)
+
+
+def finished_adapter(run: Path) -> Path:
+    """``run``'s non-empty ``adapter/`` directory, or a :class:`PeftctlError`."""
     adapter = run / ADAPTER_DIR
     if not adapter.is_dir() or not any(adapter.iterdir()):
         raise PeftctlError(
             f"{run} has no {ADAPTER_DIR}/ (the run did not finish); resume it with "
             "`peftctl train --resume` or merge a finished run"
         )
-    out = Path(out_dir).expanduser()
-    _check_output(out, run, overwrite=overwrite)
-    return MergePlan(run, adapter, out, config, spec, dtype)
+    return adapter
 
 
 def _check_output(out: Path, run: Path, *, overwrite: bool) -> None:
@@ -87,22 +99,13 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
     """Load the base model and adapter of ``plan``, merge in fp32, save the model (in
     ``plan.dtype``), its tokenizer and ``merge.json`` to ``plan.out_dir``; returns what
     ``merge.json`` holds."""
-    import torch
-
     from peftctl.config import typed
-    from peftctl.methods.base import load_adapter
-    from peftctl.models.loading import load_model, load_tokenizer
     from peftctl.training.outputs import versions
 
-    name, remote = plan.config.model.name, plan.config.model.trust_remote_code
-    tokenizer = load_tokenizer(name, trust_remote_code=remote)
-    model = load_model(name, dtype=torch.float32, trust_remote_code=remote)
-    method = plan.spec.load()(plan.config.method)
-    model = load_adapter(method, model, plan.adapter_dir, trainable=False)
-    merged = method.merge(model).to(torch_dtype(plan.dtype)).eval()
+    merged, tokenizer = merged_model(plan, dtype=plan.dtype)
     card = {
         "source_run": str(plan.run_dir.resolve()),
-        "base_model": name,
+        "base_model": plan.config.model.name,
         "method": plan.spec.name,
         "method_options": typed.to_plain(plan.config.method),
         "method_plugin": plan.spec.owner,
@@ -114,6 +117,22 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
 
     save_standalone(plan.out_dir, merged, tokenizer, card)
     return card
+
+
+def merged_model(plan: MergePlan, *, dtype: str = "fp32") -> tuple[Any, Any]:
+    """``(model, tokenizer)``: the base model of ``plan`` with its adapter merged in fp32, then
+    cast to ``dtype``, in eval mode."""
+    import torch
+
+    from peftctl.methods.base import load_adapter
+    from peftctl.models.loading import load_model, load_tokenizer
+
+    name, remote = plan.config.model.name, plan.config.model.trust_remote_code
+    tokenizer = load_tokenizer(name, trust_remote_code=remote)
+    model = load_model(name, dtype=torch.float32, trust_remote_code=remote)
+    method = plan.spec.load()(plan.config.method)
+    model = load_adapter(method, model, plan.adapter_dir, trainable=False)
+    return method.merge(model).to(torch_dtype(dtype)).eval(), tokenizer
 
 
 def torch_dtype(name: str) -> Any:

@@ -1,0 +1,232 @@
+"""`peftctl export --format peft|merged` and every refusal: one line, exit code 2, nothing
+written, decided before any model loads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from peftctl.errors import PeftctlError
+from peftctl.export.gguf_tokenizer import pre_tokenizer_name
+from peftctl.export.gguf_writer import F32, PendingTensor, write_gguf
+from peftctl.export.llama_arch import check_supported
+from tests.core.test_cli import HEAVY_MODULES, LAZY_PROBE
+from tests.training.test_merge_cli import adapted_logits, fake_run
+
+
+def test_peft_dir_loads_with_peft_and_names_its_base(lora_run, tiny_model_dir, cli, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "peft"
+    code, stdout, err = cli("export", str(lora_run), "--format", "peft", "-o", str(out))
+    assert code == 0 and "adapter files" in stdout, err
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == str(Path(tiny_model_dir).resolve())
+    ids = torch.tensor([[5, 17, 42, 99, 7, 3]])
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), out)
+    with torch.no_grad():
+        got = model(input_ids=ids).logits
+    torch.testing.assert_close(got, adapted_logits(lora_run, tiny_model_dir, ids))
+
+
+def test_merged_dir_is_what_merge_writes_in_the_chosen_dtype(lora_run, cli, tmp_path):
+    from safetensors import safe_open
+
+    out = tmp_path / "merged"
+    argv = ["--format", "merged", "--quant", "f16", "-o", str(out)]
+    code, _, err = cli("export", str(lora_run), *argv)
+    assert code == 0, err
+    assert json.loads((out / "merge.json").read_text())["dtype"] == "fp16"
+    with safe_open(str(out / "model.safetensors"), "pt") as weights:
+        assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.float16}  # noqa: SIM118
+
+
+def test_default_output_is_inside_the_run(lora_run, cli):
+    code, stdout, err = cli("export", str(lora_run), "--quant", "q8_0", "--overwrite")
+    assert code == 0, err
+    assert (lora_run / "export" / "model-q8_0.gguf").is_file()
+    assert str(lora_run / "export" / "model-q8_0.gguf") in stdout
+
+
+def lora_run_dir(folder: Path) -> Path:
+    """A LoRA run directory whose model does not exist (nothing may load)."""
+    run = fake_run(folder, "lora")
+    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16}
+    (run / "adapter" / "adapter_config.json").write_text(json.dumps(config))
+    return run
+
+
+def prompt_run(folder: Path) -> Path:
+    run = fake_run(folder, "prompt_tuning")
+    config = {"peft_type": "PROMPT_TUNING", "num_virtual_tokens": 4}
+    (run / "adapter" / "adapter_config.json").write_text(json.dumps(config))
+    return run
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--format", "gguf"],
+            "method 'prompt_tuning' (prompt-based) cannot be exported as gguf: its adapter is not "
+            "a weight update, so it cannot be merged into the model; formats that apply: peft",
+        ),
+        (["--format", "gguf-lora"], "adapter is PROMPT_TUNING, not LoRA; formats that apply: peft"),
+        (["--format", "onnx"], "--format must be one of gguf, gguf-lora, peft, merged, not 'onnx'"),
+        (["--format", "peft", "--quant", "f16"], "--quant does not apply to --format peft"),
+        (["--format", "peft", "--ollama"], "--ollama needs --format gguf"),
+    ],
+    ids=["gguf", "gguf-lora", "unknown-format", "quant-for-peft", "ollama-for-peft"],
+)
+def test_non_mergeable_run_gets_one_line_naming_what_applies(tmp_path, cli, argv, message):
+    run = prompt_run(tmp_path / "run")
+    code, out, err = cli("export", str(run), *argv)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and message in err
+    assert not (run / "export").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "argv", "message"),
+    [
+        (
+            lora_run_dir,
+            ["--quant", "q4_k"],
+            "must be one of f16, f32, q8_0, not 'q4_k'",
+        ),
+        (
+            lora_run_dir,
+            ["--format", "gguf-lora", "--quant", "q8_0"],
+            "must be one of f32, f16",
+        ),
+        (lambda d: d, [], "is not a run directory (no recipe.yaml)"),
+        (
+            lambda d: fake_run(d, "lora", adapter=False),
+            [],
+            "has no adapter/ (the run did not finish)",
+        ),
+        (
+            lora_run_dir,
+            ["-o", "{tmp}"],
+            "is a directory; pass a file name ending in .gguf",
+        ),
+        (lora_run_dir, ["-f", "merged", "-o", "{run}/.."], "holds the run"),
+    ],
+    ids=["quant", "lora-quant", "no-run", "unfinished", "output-dir", "output-holds-run"],
+)
+def test_user_mistakes_are_one_line(tmp_path, cli, make, argv, message):
+    run = make(tmp_path / "run")
+    argv = [arg.format(tmp=tmp_path, run=run) for arg in argv]
+    code, _, err = cli("export", str(run), *argv)
+    assert code == 2 and err.count("\n") == 1 and message in err
+
+
+def test_existing_output_needs_overwrite(tmp_path, cli):
+    run = fake_run(tmp_path / "run", "lora")
+    (tmp_path / "m.gguf").write_bytes(b"old")
+    code, _, err = cli("export", str(run), "-o", str(tmp_path / "m.gguf"))
+    assert code == 2 and "m.gguf exists; pass --overwrite" in err
+    assert (tmp_path / "m.gguf").read_bytes() == b"old"
+
+
+def test_refusal_imports_no_heavy_library(tmp_path):
+    argv = ["export", str(prompt_run(tmp_path / "run")), "--format", "gguf"]
+    probe = LAZY_PROBE.format(argv=argv, heavy=HEAVY_MODULES)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "cannot be exported as gguf" in result.stderr
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == []
+
+
+def test_other_architectures_are_one_line():
+    from transformers import LlamaConfig, Qwen2Config
+
+    with pytest.raises(
+        PeftctlError, match="supports llama-architecture models; this model is 'qwen2'"
+    ):
+        check_supported(Qwen2Config())
+    scaling = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}
+    with pytest.raises(PeftctlError, match="does not support attention_bias, rope_scaling=yarn"):
+        check_supported(LlamaConfig(attention_bias=True, rope_scaling=scaling))
+    check_supported(LlamaConfig(rope_scaling={"rope_type": "linear", "factor": 2.0}))
+
+
+def test_tokenizers_llama_cpp_would_split_differently_are_one_line():
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
+    digits = {"type": "Digits", "individual_digits": True}
+    bpe = {"model": {"type": "BPE"}, "normalizer": None}
+    assert pre_tokenizer_name({**bpe, "pre_tokenizer": byte_level}) == "gpt-2"
+    smollm = {"type": "Sequence", "pretokenizers": [digits, byte_level]}
+    assert pre_tokenizer_name({**bpe, "pre_tokenizer": smollm}) == "smollm"
+    split = {"type": "Split", "pattern": {"Regex": r"\p{N}{1,3}"}, "behavior": "Isolated"}
+    other_split = {"type": "Sequence", "pretokenizers": [split, {**byte_level, "use_regex": False}]}
+    with pytest.raises(PeftctlError, match="pre-tokenizes with Split \\+ ByteLevel"):
+        pre_tokenizer_name({**bpe, "pre_tokenizer": other_split})
+    with pytest.raises(PeftctlError, match=r"ignore_merges differs from llama\.cpp's 'gpt-2'"):
+        pre_tokenizer_name(
+            {**bpe, "model": {"type": "BPE", "ignore_merges": True}, "pre_tokenizer": byte_level}
+        )
+    with pytest.raises(PeftctlError, match=r"byte-level BPE tokenizers .* Unigram"):
+        pre_tokenizer_name({"model": {"type": "Unigram"}, "pre_tokenizer": None})
+    with pytest.raises(PeftctlError, match="pre-tokenizes with Metaspace"):
+        pre_tokenizer_name({**bpe, "pre_tokenizer": {"type": "Metaspace"}})
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+    def broken() -> np.ndarray:
+        raise RuntimeError("disk full")
+
+    tensors = [
+        PendingTensor("a.weight", (2, 2), F32, lambda: np.ones((2, 2))),
+        PendingTensor("b.weight", (2, 2), F32, broken),
+    ]
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_gguf(tmp_path / "x.gguf", "llama", lambda writer: None, tensors)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_gguf_package_names_the_extra(tmp_path, cli, monkeypatch):
+    monkeypatch.setattr("peftctl.export.plan.gguf_installed", lambda: False)
+    code, _, err = cli("export", str(lora_run_dir(tmp_path / "run")), "--format", "gguf-lora")
+    assert code == 2 and "needs the gguf package; run: pip install 'peftctl[export]'" in err
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "gguf-lora"])
+def test_other_architecture_is_refused_before_loading_weights(tmp_path, cli, fmt):
+    import yaml
+    from transformers import Qwen2Config
+
+    model_dir = tmp_path / "qwen"
+    Qwen2Config(num_hidden_layers=1, hidden_size=32, num_attention_heads=4).save_pretrained(
+        model_dir
+    )
+    run = lora_run_dir(tmp_path / "run")  # its adapter file is empty: loading it would fail
+    recipe = {"model": {"name": str(model_dir)}, "method": {"name": "lora"}}
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    code, _, err = cli("export", str(run), "--format", fmt)
+    assert code == 2 and err.count("\n") == 1
+    assert "supports llama-architecture models; this model is 'qwen2'" in err
+    assert "--format merged" in err and not (run / "export").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "culprit"),
+    [("adapter_config.json", "adapter_config.json"), (None, "adapter_model.safetensors")],
+)
+def test_damaged_adapter_files_are_named(tmp_path, cli, tiny_model_dir, damage, culprit):
+    import yaml
+
+    run = lora_run_dir(tmp_path / "run")  # adapter_model.safetensors is empty
+    recipe = {"model": {"name": tiny_model_dir}, "method": {"name": "lora"}}
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    if damage:
+        (run / "adapter" / damage).write_text('{"peft_type": ')
+    code, _, err = cli("export", str(run), "--format", "gguf-lora")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{culprit} is damaged or truncated" in err
