@@ -49,6 +49,11 @@ class RecipeConfig:
                 f"eval.mode=rank needs a classification dataset and {self.dataset.name} is "
                 f"{task}; use eval.mode=generate"
             )
+        targets = getattr(self.method, "target_modules", None)
+        if targets:  # before any model loads, where the model's shape is known without it
+            from peftctl.models.module_names import check_targets
+
+            check_targets(targets, self.model.name)
         if not self.output_dir:
             self.output_dir = f"runs/{self.method.name}_{self.dataset.name}"
         low, high = self.method.plausible_lr

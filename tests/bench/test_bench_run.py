@@ -23,7 +23,7 @@ def write_spec(folder: Path, model: str, **changes) -> Path:
         "methods": [
             "lora",
             {"name": "ia3", "lr": [1e-3, 3e-2]},
-            {"name": "lora", "label": "lora-broken", "target_modules": ["nosuch_proj"]},
+            {"name": "lora", "label": "lora-broken", "target_modules": ["input_layernorm"]},
         ],
         "datasets": ["sst2"],
         "seeds": [0],
@@ -68,7 +68,7 @@ def test_a_failed_cell_is_recorded_and_the_others_finish(finished_bench):
     cells = by_label(out)
     (broken,) = cells["lora-broken"]
     assert broken["status"] == "failed"
-    assert "nosuch_proj" in broken["error"] and "\n" not in broken["error"]
+    assert "LlamaRMSNorm" in broken["error"] and "\n" not in broken["error"]
     assert [r["status"] for r in cells["lora"] + cells["ia3"]] == ["finished"] * 3
 
 

@@ -67,6 +67,21 @@ CASES: list[tuple[str, str, str]] = [
     ("warmup-above-one", "validate lora_sst2 train.warmup_ratio=2", "train.warmup_ratio"),
     ("method-not-mapping", "validate {tmp}/method_str.yaml", "method must be a mapping"),
     ("lora-option-on-ia3", "validate ia3_sst2 method.r=8", "method.r"),
+    (
+        "target-names-nothing",
+        "validate lora_sst2 method.target_modules=[qproj]",
+        "'qproj' names no module of smollm2-135m-instruct; its modules are down_proj",
+    ),
+    (
+        "target-on-a-local-model",
+        "train lora_sst2 model.name={tiny} output_dir={tmp}/t2 method.target_modules=[q_proj,attn]",
+        "'attn' names no module of {tiny}",
+    ),
+    (
+        "ia3-target-names-nothing",
+        "validate ia3_sst2 method.target_modules=[k_proj,mlp] method.feedforward_modules=[]",
+        "'mlp' names no module",
+    ),
     # models
     ("model-dir-missing", "validate lora_sst2 model.name=/no/such/model", "no such directory"),
     ("model-relative-missing", "validate lora_sst2 model.name=./models/mine", "no such directory"),
@@ -185,9 +200,13 @@ CASES: list[tuple[str, str, str]] = [
 @pytest.fixture(scope="module")
 def corpus_files(tmp_path_factory, tiny_model_dir) -> dict[str, str]:
     """The scratch folder, a trained tiny run and a damaged copy of it."""
+    from accelerate.state import AcceleratorState, GradientState
+
     from peftctl.config.recipe import load_recipe
     from peftctl.training.run import run_training
 
+    AcceleratorState._reset_state(reset_partial_state=True)  # earlier tests may have set it
+    GradientState._reset_state()
     tmp = tmp_path_factory.mktemp("mistakes")
     _write_files(tmp)
     run = tmp_path_factory.mktemp("runs") / "run"

@@ -65,7 +65,8 @@ def llama3_style_dir(tmp_path_factory) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from peftctl.export.gguf_tokenizer import LLAMA3_REGEX
-    from tests.training.tiny import CHAT_TEMPLATE, TINY
+    from peftctl.testing import TINY_LLAMA
+    from tests.training.tiny import CHAT_TEMPLATE
 
     backend = Tokenizer(models.BPE(ignore_merges=True))
     backend.pre_tokenizer = pre_tokenizers.Sequence(
@@ -98,7 +99,7 @@ def llama3_style_dir(tmp_path_factory) -> Path:
         "original_max_position_embeddings": 16,
     }
     config = LlamaConfig(
-        **{**TINY, "vocab_size": len(tokenizer)},
+        **{**TINY_LLAMA, "vocab_size": len(tokenizer)},
         rope_scaling=scaling,
         tie_word_embeddings=False,
         initializer_range=0.2,  # larger logits: the rope scaling shows in them
