@@ -277,3 +277,13 @@ def _listing(folder: Path) -> list[str]:
 def test_docs_errors_lists_every_case():
     listed = (Path(__file__).parents[2] / "docs" / "errors.md").read_text()
     assert [c[0] for c in CASES if f"| `{c[0]}` |" not in listed] == []
+
+
+@pytest.mark.parametrize(("lr", "expect"), [("7e3", "divergence"), ("3e-9", "no learning")])
+def test_an_implausible_lr_is_a_warning_and_validate_still_passes(cli, lr, expect):
+    code, out, err = cli("validate", "lora_sst2", f"train.lr={lr}")
+    assert code == 0 and out.startswith("ok: ")
+    assert err == (
+        f"warning: train.lr={float(lr):g} is outside 1e-06..0.1, where lora's optimiser "
+        f"trains; expect {expect}\n"
+    )
