@@ -21,6 +21,7 @@ MIN_SPEEDUP = 1.1
 PROBE_VERSION = 1
 _REPS = 5
 _GIVE_UP = 8.0  # bf16 this many times slower than fp32 on the first try: emulated, stop
+_STEADY = 1.5  # repeats further apart than this: the machine was busy, do not keep the result
 
 
 def bf16_speedup(cpu_model: str) -> float:
@@ -29,7 +30,7 @@ def bf16_speedup(cpu_model: str) -> float:
     cached = _read(path)
     if cached is not None:
         return float(cached["speedup"])
-    fp32_s, bf16_s = measure()
+    fp32_s, bf16_s, steady = measure()
     record = {
         "cpu_model": cpu_model,
         "torch": _torch_version(),
@@ -39,22 +40,32 @@ def bf16_speedup(cpu_model: str) -> float:
         "speedup": round(fp32_s / bf16_s, 4),
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    _write(path, record)
+    if steady:  # a probe disturbed by other work decides this run only
+        _write(path, record)
     return record["speedup"]
 
 
-def measure() -> tuple[float, float]:
-    """Best-of-5 seconds of one probe step in fp32 and in bf16, taken in turns (bf16 stops
-    early when it is emulated: a first step :data:`_GIVE_UP` times slower is answer enough)."""
+def measure() -> tuple[float, float, bool]:
+    """Best-of-5 seconds of one probe step in fp32 and in bf16, taken in turns, and whether
+    the median repeat was within :data:`_STEADY` of the best (other work on the machine
+    spreads them).
+    bf16 stops early when it is emulated: a first step :data:`_GIVE_UP` times slower is
+    answer enough."""
     import torch
 
     fp32 = _frozen_mlp(torch.float32)
     bf16 = _frozen_mlp(torch.bfloat16)
     first_fp32, first_bf16 = _step(fp32, autocast=False), _step(bf16, autocast=True)
     if first_bf16 > _GIVE_UP * first_fp32:
-        return first_fp32, first_bf16
+        return first_fp32, first_bf16, True
     pairs = [(_step(fp32, autocast=False), _step(bf16, autocast=True)) for _ in range(_REPS)]
-    return min(p[0] for p in pairs), min(p[1] for p in pairs)  # interleaved: same load on both
+    fp32_times, bf16_times = [p[0] for p in pairs], [p[1] for p in pairs]  # in turns
+    steady = all(_median(t) < _STEADY * min(t) for t in (fp32_times, bf16_times))
+    return min(fp32_times), min(bf16_times), steady
+
+
+def _median(times: list[float]) -> float:
+    return sorted(times)[len(times) // 2]
 
 
 def cache_file(cpu_model: str) -> Path:
@@ -75,10 +86,10 @@ def _frozen_mlp(dtype: Any):
 
 
 def _step(layers: Any, *, autocast: bool) -> float:
-    """Seconds of one forward + backward of 256 tokens through ``layers``."""
+    """Seconds of one forward + backward of 128 tokens through ``layers``."""
     import torch
 
-    tokens = torch.randn(256, 576, requires_grad=True)
+    tokens = torch.randn(128, 576, requires_grad=True)
     started = time.perf_counter()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         loss = layers(tokens).float().square().mean()

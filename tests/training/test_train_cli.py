@@ -105,16 +105,20 @@ def test_resume_continues_from_the_latest_checkpoint(tiny_model_dir, tmp_path, c
     assert [r["step"] for r in log if "loss" in r] == list(range(1, 10))
 
 
-@pytest.mark.parametrize(("fast", "expected"), [(True, "bf16"), (False, "fp32")])
-def test_auto_precision_follows_the_cpu(tiny_model_dir, tmp_path, cli, monkeypatch, fast, expected):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: fast, raising=False)
-    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: fast, raising=False)
+@pytest.mark.parametrize(("bf16_s", "expected"), [(0.01, "bf16"), (0.05, "fp32")])
+def test_auto_precision_follows_the_measured_cpu(
+    tiny_model_dir, tmp_path, cli, monkeypatch, bf16_s, expected
+):
+    from peftctl import precision_probe
+
+    monkeypatch.setenv("PEFTCTL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(precision_probe, "measure", lambda: (0.02, bf16_s, True))
     out = tmp_path / "run"
     overrides = tiny_overrides(tiny_model_dir, out, "train.max_steps=2", "train.save_every=0")
     assert cli("train", "lora_sst2", *overrides, "--quiet")[0] == 0
     precision = json.loads((out / "run.json").read_text())["precision"]
     assert precision["chosen"] == expected
-    assert precision["cpu"]["amx"] is fast
+    assert precision["cpu"]["bf16_speedup"] == round(0.02 / bf16_s, 4)
 
 
 def test_two_processes_with_torchrun(tiny_model_dir, tmp_path):
