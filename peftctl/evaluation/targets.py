@@ -25,7 +25,7 @@ def run_dir_target(
     if not (run / RECIPE_FILE).is_file():
         raise PeftctlError(
             f"{run} is not a run directory (no {RECIPE_FILE}); pass the output_dir of "
-            "`peftctl train`, or use --dataset with --model/--adapter"
+            "`peftctl train`, or --model/--adapter instead"
         )
     adapter = _adapter_dir(run)
     config = load_recipe(run / RECIPE_FILE, overrides)

@@ -182,6 +182,43 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("merge-not-a-run", "merge {tmp} {tmp}/merged", "{tmp}"),
     ("merge-into-existing", "merge {run} {run}", "{run}"),
+    (
+        "merge-weights-count",
+        "merge {run} {run} {tmp}/m2 --weights 0.5",
+        "--weights has 1 values for 2 runs",
+    ),
+    (
+        "merge-bad-combination",
+        "merge {run} {run} {tmp}/m2 --combination avg",
+        "--combination must be one of linear",
+    ),
+    # export, generate, chat
+    ("export-bad-format", "export {run} --format onnx", "--format must be one of gguf"),
+    ("export-bad-quant", "export {run} --quant q4", "--quant for --format gguf must be one of"),
+    ("export-not-a-run", "export {tmp} --format gguf", "{tmp} is not a run directory"),
+    (
+        "export-onto-a-file",
+        "export {run} -o {tmp}/empty.yaml",
+        "empty.yaml exists; pass --overwrite",
+    ),
+    (
+        "export-damaged",
+        "export {damaged} --format gguf-lora -o {tmp}/x.gguf",
+        "adapter_model.safetensors is damaged",
+    ),
+    ("generate-no-prompt", "generate {run}", "Missing option '--prompt'"),
+    (
+        "generate-missing-model",
+        "generate --model /no/such --prompt hi",
+        "/no/such: no such directory",
+    ),
+    ("generate-zero-tokens", "generate {run} --prompt hi --max-new-tokens 0", "'--max-new-tokens'"),
+    (
+        "generate-run-and-model",
+        "generate {run} --model {tiny} --prompt hi",
+        "RUN_DIR brings its own model",
+    ),
+    ("chat-not-a-run", "chat {tmp}", "{tmp} is not a run directory"),
     # recipes, bench, scaffold, ui
     ("cp-unknown", "recipes cp lora_sst {tmp}/x.yaml", "unknown recipe 'lora_sst'"),
     ("cp-exists", "recipes cp lora_sst2 {tmp}/empty.yaml", "exists; pass --force"),
