@@ -4,7 +4,7 @@ LoRA r=8 on q_proj/v_proj of the default model, the same SST-2 rows in the same 
 a fixed number of steps, each variant in its own process (so peak RSS is its own). Prints
 tokens/s, the speed-up over the plain Trainer, peak RSS, model-FLOPs utilisation (4*N FLOPs
 per example token for a frozen base, over the matmul throughput measured here at the model's
-shapes) and the largest per-step loss difference against the fp32 baseline. Tokens are the
+shapes) and the mean and largest per-step loss difference against the fp32 baseline. Tokens are the
 examples' own tokens for every variant, whatever padding, packing or prefix sharing computes.
 
 The variants run in lockstep: every process loads its model, then they take turns, one
@@ -360,7 +360,8 @@ def report(results: dict, args) -> None:
     print(f"matmul peak at model shapes: {peaks}")
     for result in results.values():
         useful = 4 * facts["params"] * result["tokens_per_s"]
-        diff = max(abs(a - b) for a, b in zip(result["losses"], base["losses"], strict=True))
+        diffs = [abs(a - b) for a, b in zip(result["losses"], base["losses"], strict=True)]
+        diff, mean_diff = max(diffs), sum(diffs) / len(diffs)
         speedup = result["tokens_per_s"] / base["tokens_per_s"]
         cpu_speedup = result["tokens_per_cpu_s"] / base["tokens_per_cpu_s"]
         print(
@@ -369,7 +370,7 @@ def report(results: dict, args) -> None:
             f"{result['tokens_per_cpu_s']:7.1f} tok/cpu-s  x{cpu_speedup:.2f}  "
             f"peak RSS {result['peak_rss_mib']:6.0f} MiB  "
             f"MFU {100 * useful / peak[result['precision']]:5.1f}%  "
-            f"max |loss - baseline| {diff:.2e}"
+            f"|loss - baseline| mean {mean_diff:.2e} max {diff:.2e}"
         )
     print(
         "MFU counts 4*N FLOPs per example token; above 100% means computation was shared "
