@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import sys
 from collections.abc import Iterable
 
 
@@ -22,3 +24,9 @@ def unknown_name(kind: str, name: str, choices: Iterable[str], hint: str) -> Pef
     """Build the standard error for a name nobody registered."""
     choices = sorted(choices)
     return PeftctlError(f"unknown {kind} '{name}'{did_you_mean(name, choices)}; {hint}")
+
+
+@functools.cache
+def warn_once(message: str) -> None:
+    """Print ``warning: message`` to stderr, once per process for the same text."""
+    print(f"warning: {message}", file=sys.stderr)

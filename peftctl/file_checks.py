@@ -57,8 +57,7 @@ def _safetensors_ok(path: Path) -> bool:
 def _is_damage(error: Exception) -> bool:
     from safetensors import SafetensorError
 
-    if isinstance(error, (SafetensorError, UnicodeDecodeError, EOFError, pickle.UnpicklingError)):
-        return True
-    if isinstance(error, json.JSONDecodeError):
+    damaged = (SafetensorError, UnicodeDecodeError, EOFError, pickle.UnpicklingError)
+    if isinstance(error, (*damaged, json.JSONDecodeError)):
         return True
     return isinstance(error, RuntimeError) and any(s in str(error) for s in _TORCH_READ_FAILED)

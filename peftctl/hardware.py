@@ -63,10 +63,12 @@ def choose_precision(requested: str, device_type: str) -> str:
 
 def precision_warning(precision: str, device_type: str) -> str | None:
     """A message for the user when ``precision`` will run slowly on ``device_type``, else None."""
-    if precision == "bf16" and device_type == "cpu" and not fast_bf16("cpu"):
-        from peftctl.precision_probe import bf16_speedup
+    if precision != "bf16" or device_type != "cpu":
+        return None
+    from peftctl.precision_probe import MIN_SPEEDUP, bf16_speedup
 
-        speed = bf16_speedup(_cpu_model_name())
+    speed = bf16_speedup(_cpu_model_name())
+    if speed < MIN_SPEEDUP:
         return (
             f"train.precision=bf16 on this CPU: bf16 measured {speed:.2g}x the speed of fp32 "
             "(no native bf16 makes it up to ~100x slower); use train.precision=auto or fp32"

@@ -23,6 +23,27 @@ def _fresh_plugins():
     get_plugins.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_accelerate_state():
+    """accelerate keeps process-wide singletons; each test starts and ends without them (a
+    no-op until some test has imported accelerate)."""
+    _reset_accelerate()
+    yield
+    _reset_accelerate()
+
+
+def _reset_accelerate() -> None:
+    import sys
+
+    if "accelerate.state" not in sys.modules:
+        return
+    from accelerate.state import AcceleratorState, GradientState, PartialState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    PartialState._reset_state()
+
+
 @pytest.fixture
 def make_plugin_dist(tmp_path, monkeypatch) -> Callable[..., Path]:
     """Create an installed-looking distribution (``*.dist-info`` + module) on ``sys.path``.

@@ -6,14 +6,12 @@ Keys scripts rely on: ``model.name``, ``method.name`` (+ the method's options),
 
 from __future__ import annotations
 
-import functools
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from peftctl.config.sections import EvalConfig, ModelConfig, TrainConfig
 from peftctl.datasets.config import DatasetConfig
-from peftctl.errors import PeftctlError
+from peftctl.errors import PeftctlError, warn_once
 from peftctl.methods.base import MethodConfig
 
 
@@ -58,16 +56,11 @@ class RecipeConfig:
             self.output_dir = f"runs/{self.method.name}_{self.dataset.name}"
         low, high = self.method.plausible_lr
         if not low <= self.train.lr <= high:
-            _warn_once(
+            warn_once(
                 f"train.lr={self.train.lr:g} is outside {low:g}..{high:g}, where "
                 f"{self.method.name}'s optimiser trains; expect "
                 f"{'no learning' if self.train.lr < low else 'divergence'}"
             )
-
-
-@functools.cache
-def _warn_once(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
 
 
 SECTIONS: dict[str, Any] = {

@@ -10,14 +10,12 @@ the file's stem), so recipes, ``peftctl eval --dataset`` and ``list-datasets`` k
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from peftctl.errors import PeftctlError
+from peftctl.errors import PeftctlError, warn_once
 from peftctl.specs import DatasetSpec
 
 DATASETS_PATH_ENV = "PEFTCTL_DATASETS_PATH"
@@ -67,28 +65,35 @@ def definition_specs() -> list[DatasetSpec]:
 
     builtin = {spec.name for spec in BUILTIN_DATASETS}
     specs = []
-    for name, file in definition_files().items():
+    for name, (file, section) in definitions().items():
         try:
+            if isinstance(section, PeftctlError):
+                raise section
             if name in builtin:
                 raise PeftctlError(f"'{name}' is a built-in dataset; give the file another name")
-            config = typed.build(DatasetConfig, read_definition(file), "dataset")
+            config = typed.build(DatasetConfig, section, "dataset")
         except PeftctlError as error:
-            _warn_once(f"dataset definition {file} skipped: {error}")
+            warn_once(f"dataset definition {file} skipped: {error}")
             continue
         spec = user_spec(config)
         specs.append(dataclasses.replace(spec, summary=f"{spec.summary} (defined in {file})"))
     return specs
 
 
-def definition_files() -> dict[str, Path]:
-    """Registered name -> file, for every definition on ``$PEFTCTL_DATASETS_PATH``."""
-    found: dict[str, Path] = {}
+def definitions() -> dict[str, tuple[Path, dict[str, Any] | PeftctlError]]:
+    """Registered name -> (file, its dataset section or why it cannot be read), for every
+    definition on ``$PEFTCTL_DATASETS_PATH``; each file is read once."""
+    found: dict[str, tuple[Path, dict[str, Any] | PeftctlError]] = {}
     for entry in filter(None, os.environ.get(DATASETS_PATH_ENV, "").split(os.pathsep)):
         folder = Path(entry).expanduser()
         files = [folder] if folder.is_file() else sorted(folder.glob("*.y*ml"))
-        for file in files:
-            if file.suffix in YAML_SUFFIXES:
-                found.setdefault(_declared_name(file), file)
+        for file in (f for f in files if f.suffix in YAML_SUFFIXES):
+            try:
+                section: dict[str, Any] | PeftctlError = read_definition(file)
+                name = str(section["name"])
+            except PeftctlError as error:  # registering it reports the problem
+                section, name = error, _default_name(file)
+            found.setdefault(name, (file, section))
     return found
 
 
@@ -99,27 +104,17 @@ def expand_section(section: Mapping[str, Any]) -> dict[str, Any]:
     if section.get("path") is not None or not isinstance(name, str):
         return dict(section)
     if is_definition_file(name):
-        file = Path(name)
+        defined: dict[str, Any] | PeftctlError = read_definition(Path(name))
     elif name.endswith(YAML_SUFFIXES):
         raise PeftctlError(f"{name}: no such file (a dataset definition or recipe)")
+    elif name in (found := definitions()):
+        defined = found[name][1]
     else:
-        file = definition_files().get(name)
-        if file is None:
-            return dict(section)
+        return dict(section)
+    if isinstance(defined, PeftctlError):
+        raise defined
     rest = {key: value for key, value in section.items() if key != "name"}
-    return {**read_definition(file), **rest}
-
-
-def _declared_name(file: Path) -> str:
-    try:
-        return str(read_definition(file)["name"])
-    except PeftctlError:
-        return _default_name(file)  # registering it reports the problem
-
-
-@functools.cache
-def _warn_once(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    return {**defined, **rest}
 
 
 def _default_name(file: Path) -> str:

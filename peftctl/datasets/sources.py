@@ -75,35 +75,12 @@ def first_columns(path: Path) -> list[str]:
 
 def hub_rows(hub_id: str, config: str | None, split: str) -> list[Row]:
     """Rows of ``split`` of hub dataset ``hub_id`` via ``datasets.load_dataset`` (may raise)."""
-    _check_hub_reachable()
+    from peftctl.hub import check_hub_reachable
+
+    check_hub_reachable()
     import datasets
 
     return list(datasets.load_dataset(hub_id, config, split=split))
-
-
-def hub_reachable() -> bool:
-    """Whether the Hugging Face hub answers (a socket connect, seconds at most)."""
-    try:
-        _check_hub_reachable()
-    except ConnectionError:
-        return False
-    return True
-
-
-def _check_hub_reachable(timeout: float = 3.0) -> None:
-    """Fail in seconds, not after a minute of retries, when the hub cannot be reached."""
-    import socket
-    from urllib.parse import urlparse
-
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        raise ConnectionError("HF_HUB_OFFLINE is set")
-    url = urlparse(constants.ENDPOINT)
-    try:
-        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
-    except OSError as error:
-        raise ConnectionError(f"cannot reach {url.hostname}: {error}") from None
 
 
 def looks_like_file(path: str) -> bool:

@@ -12,7 +12,7 @@ Matching names needs no torch; :func:`target_linears` finds the layers of a mode
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from peftctl.errors import PeftctlError
@@ -36,6 +36,18 @@ def matches(name: str, targets: Targets) -> bool:
     if isinstance(targets, str):
         return re.fullmatch(targets, name) is not None
     return any(name == entry or name.endswith(f".{entry}") for entry in targets)
+
+
+def unmatched_entry(names: Iterable[str], targets: Targets) -> str | None:
+    """The first entry of ``targets`` (a regular expression is one entry) that names none of
+    the modules ``names``, or None when each names at least one."""
+    names = list(names)
+    entries = [targets] if isinstance(targets, str) else list(targets)
+    for entry in entries:
+        rule = entry if isinstance(targets, str) else [entry]
+        if not any(matches(name, rule) for name in names):
+            return entry
+    return None
 
 
 def peft_targets(targets: Targets) -> str | list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from peftctl.methods.targets import Targets, is_all_linear, matches
+from peftctl.methods.targets import Targets, is_all_linear, matches, unmatched_entry
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -85,9 +85,7 @@ class Arch:
         linears = self.named_linears()
         if is_all_linear(targets):
             return list(linears.values())
-        # a regex is one entry; a list's entries must each name a linear
-        entries = [targets] if isinstance(targets, str) else [[entry] for entry in targets]
-        if not entries or not all(any(matches(n, e) for n in linears) for e in entries):
+        if not targets or unmatched_entry(linears, targets) is not None:
             return None
         return [shape for name, shape in linears.items() if matches(name, targets)]
 

@@ -75,7 +75,7 @@ def model_source(name: str) -> str:
 def _load(name: str, loader: Callable[..., T]) -> T:
     """``loader(source)``; a hub id the hub cannot serve now comes from the HF cache alone,
     at once, instead of after a minute of retries."""
-    from peftctl.datasets.sources import hub_reachable
+    from peftctl.hub import hub_reachable
 
     source = model_source(name)
     local = Path(source).is_dir()

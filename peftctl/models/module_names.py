@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from peftctl.errors import PeftctlError
-from peftctl.methods.targets import Targets, is_all_linear, matches
+from peftctl.methods.targets import Targets, is_all_linear, unmatched_entry
 from peftctl.models.arch import DEFAULT_ARCH, Arch
 from peftctl.models.names import is_default_model
 
@@ -51,12 +51,10 @@ def check_targets(targets: Targets, model_name: str) -> None:
     if arch is None or is_all_linear(targets):
         return
     names = module_names(arch)
-    entries = [targets] if isinstance(targets, str) else [[entry] for entry in targets]
-    for entry in entries:
-        if not any(matches(name, entry) for name in names):
-            shown = entry if isinstance(entry, str) else entry[0]
-            leaves = sorted({name.rpartition(".")[2] for name in names})
-            raise PeftctlError(
-                f"method.target_modules: '{shown}' names no module of {model_name}; its "
-                f"modules are {', '.join(leaves)} (or all-linear)"
-            )
+    entry = unmatched_entry(names, targets)
+    if entry is not None:
+        leaves = sorted({name.rpartition(".")[2] for name in names})
+        raise PeftctlError(
+            f"method.target_modules: '{entry}' names no module of {model_name}; its "
+            f"modules are {', '.join(leaves)} (or all-linear)"
+        )

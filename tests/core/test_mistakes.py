@@ -237,13 +237,11 @@ CASES: list[tuple[str, str, str]] = [
 @pytest.fixture(scope="module")
 def corpus_files(tmp_path_factory, tiny_model_dir) -> dict[str, str]:
     """The scratch folder, a trained tiny run and a damaged copy of it."""
-    from accelerate.state import AcceleratorState, GradientState
-
     from peftctl.config.recipe import load_recipe
     from peftctl.training.run import run_training
+    from tests.conftest import _reset_accelerate
 
-    AcceleratorState._reset_state(reset_partial_state=True)  # earlier tests may have set it
-    GradientState._reset_state()
+    _reset_accelerate()  # a module fixture runs before the tests' own reset
     tmp = tmp_path_factory.mktemp("mistakes")
     _write_files(tmp)
     run = tmp_path_factory.mktemp("runs") / "run"

@@ -52,7 +52,7 @@ def fake_hub(monkeypatch):
     """``datasets.load_dataset`` answering from a dict ``{(hub_id, config, split): rows}``."""
     import datasets
 
-    from peftctl.datasets import sources
+    from peftctl import hub
 
     tables: dict = {}
     calls: list = []
@@ -63,6 +63,6 @@ def fake_hub(monkeypatch):
             raise FileNotFoundError(f"no {path} {name} {split}")
         return list(tables[(path, name, split)])
 
-    monkeypatch.setattr(sources, "_check_hub_reachable", lambda: None)
+    monkeypatch.setattr(hub, "check_hub_reachable", lambda: None)
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     return tables, calls

@@ -61,12 +61,12 @@ def llama3_style_dir(tmp_path_factory) -> Path:
     """A tiny llama with Llama 3.1's rope scaling (felt at short range: original context 16)
     and a Llama 3 style tokenizer (Split regex + byte level, merges ignored), saved."""
     import torch
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     from peftctl.export.gguf_tokenizer import LLAMA3_REGEX
     from peftctl.testing import TINY_LLAMA
-    from tests.training.tiny import CHAT_TEMPLATE
+    from tests.training.tiny import chat_tokenizer
 
     backend = Tokenizer(models.BPE(ignore_merges=True))
     backend.pre_tokenizer = pre_tokenizers.Sequence(
@@ -76,21 +76,8 @@ def llama3_style_dir(tmp_path_factory) -> Path:
         ]
     )
     backend.decoder = decoders.ByteLevel()
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    trainer = trainers.BpeTrainer(
-        vocab_size=300,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
     texts = ["the 12345 movies weren't bad at all;\n  really", "Classify the sentiment"] * 50
-    backend.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        chat_template=CHAT_TEMPLATE,
-        pad_token="<|endoftext|>",
-        eos_token="<|im_end|>",
-        bos_token="<|im_start|>",
-    )
+    tokenizer = chat_tokenizer(backend, texts, vocab_size=300)
     scaling = {
         "rope_type": "llama3",
         "factor": 8.0,

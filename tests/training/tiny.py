@@ -30,28 +30,35 @@ CHAT_TEMPLATE = (
 )
 
 
-def save_tiny_model(folder, texts: list[str]) -> str:
-    """A tiny Llama + byte-level BPE tokenizer with a chat template, saved to ``folder``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def chat_tokenizer(backend, texts: list[str], vocab_size: int):
+    """``backend`` (a byte-level ``tokenizers.Tokenizer``) trained on ``texts``, wrapped as a
+    transformers tokenizer with ChatML specials and :data:`CHAT_TEMPLATE`."""
+    from tokenizers import pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=specials,
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     backend.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         chat_template=CHAT_TEMPLATE,
         pad_token="<|endoftext|>",
         eos_token="<|im_end|>",
         bos_token="<|im_start|>",
     )
+
+
+def save_tiny_model(folder, texts: list[str]) -> str:
+    """A tiny Llama + byte-level BPE tokenizer with a chat template, saved to ``folder``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    tokenizer = chat_tokenizer(backend, texts, vocab_size=400)
     tiny_llama(vocab_size=len(tokenizer), tie_word_embeddings=True).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
