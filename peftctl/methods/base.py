@@ -121,6 +121,28 @@ class Method:
         backbone = causal_lm(model).get_decoder()
         return backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
+    def packed_hidden_states(
+        self, model: nn.Module, input_ids, position_ids, layout: Any
+    ) -> torch.Tensor:
+        """Last hidden states ``[1, T, hidden]`` of one packed row (several examples in one
+        sequence, see :mod:`peftctl.training.packing`); the model's attention reads ``layout``.
+
+        A method that overrides :meth:`hidden_states` overrides this too to be trained packed:
+        virtual tokens go in front of the row (``layout.shifted(n)``, states of the row's own
+        tokens returned), a key/value prefix goes in as ``past_key_values`` (every token of
+        the row sees it). The trainer checks on a few examples that both paths agree.
+        """
+        backbone = causal_lm(model).get_decoder()
+        return backbone(
+            input_ids=input_ids, position_ids=position_ids, use_cache=False, packed_layout=layout
+        ).last_hidden_state
+
+    @property
+    def packs(self) -> bool:
+        """True when the trainer may run this method on packed rows."""
+        own = type(self).packed_hidden_states is not Method.packed_hidden_states
+        return own or not self.changes_sequence
+
     # -- inference ---------------------------------------------------------------------
     def generation_kwargs(self, batch_size: int) -> dict[str, Any]:
         """Extra keyword arguments the adapted model's ``generate`` needs (e.g. task ids)."""

@@ -59,14 +59,10 @@ class SparseLMLoss(nn.Module):
         if packed_layout is None:
             hidden = self.method.hidden_states(self.model, input_ids, attention_mask)[:, :-1]
             targets = labels[:, 1:]
-        else:  # packing applies only to methods that run the plain decoder
-            decoder = causal_lm(self.model).get_decoder()
-            hidden = decoder(
-                input_ids=input_ids,
-                position_ids=position_ids,
-                use_cache=False,
-                packed_layout=packed_layout,
-            ).last_hidden_state
+        else:
+            hidden = self.method.packed_hidden_states(
+                self.model, input_ids, position_ids, packed_layout
+            )
         keep = targets != IGNORE_INDEX
         return hidden[keep], targets[keep]
 

@@ -52,23 +52,34 @@ class SegmentLayout:
     def to(self, device: torch.device | str) -> SegmentLayout:
         return SegmentLayout(self.prefix, self.index.to(device), self.valid.to(device), self.eager)
 
+    def shifted(self, n: int) -> SegmentLayout:
+        """The layout of the row with ``n`` more shared tokens in front (virtual tokens)."""
+        return SegmentLayout(self.prefix + n, self.index + n, self.valid, self.eager)
+
     def attend(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, *, scale, dropout
     ) -> torch.Tensor:
-        """Attention of a packed row: ``[1, heads, T, dim]`` in, ``[1, T, heads, dim]`` out."""
-        p, groups = self.prefix, query.shape[1] // key.shape[1]
-        segment_q, segment_k, segment_v = (self._segments(t) for t in (query, key, value))
+        """Attention of a packed row: ``[1, heads, T, dim]`` in, ``[1, T, heads, dim]`` out.
+
+        Keys and values may be longer than the queries by a cache in front (a prefix
+        method's key/value prefix): every query sees it.
+        """
+        cached = key.shape[2] - query.shape[2]
+        shared, groups = cached + self.prefix, query.shape[1] // key.shape[1]
+        segment_q = self._segments(query)
+        segment_k, segment_v = (self._segments(t[:, :, cached:]) for t in (key, value))
         mask = None
-        if p:
+        if shared:
             n = segment_q.shape[0]
-            segment_k = torch.cat([key[:, :, :p].expand(n, -1, -1, -1), segment_k], dim=2)
-            segment_v = torch.cat([value[:, :, :p].expand(n, -1, -1, -1), segment_v], dim=2)
-            mask = self._prefix_mask(segment_q.shape[2], query.device)
+            segment_k = torch.cat([key[:, :, :shared].expand(n, -1, -1, -1), segment_k], dim=2)
+            segment_v = torch.cat([value[:, :, :shared].expand(n, -1, -1, -1), segment_v], dim=2)
+            mask = _mask(segment_q.shape[2], shared, query.device)
         out = _attention(segment_q, segment_k, segment_v, mask, scale, dropout, groups, self.eager)
         out = out.transpose(1, 2)[self.valid]  # [tokens after the prefix, heads, dim]
-        if p:
-            q, k, v = (t[:, :, :p] for t in (query, key, value))
-            head = _attention(q, k, v, None, scale, dropout, groups, self.eager)
+        if self.prefix:
+            q, k, v = query[:, :, : self.prefix], key[:, :, :shared], value[:, :, :shared]
+            mask = _mask(self.prefix, cached, query.device) if cached else None
+            head = _attention(q, k, v, mask, scale, dropout, groups, self.eager)
             out = torch.cat([head.transpose(1, 2)[0], out])
         return out.unsqueeze(0)
 
@@ -76,11 +87,12 @@ class SegmentLayout:
         """``[1, heads, T, dim]`` -> ``[examples, heads, width, dim]``."""
         return states[0][:, self.index].transpose(0, 1)
 
-    def _prefix_mask(self, width: int, device: torch.device) -> torch.Tensor:
-        """Query ``i`` of an example sees the whole prefix and its own tokens up to ``i``."""
-        rows = torch.arange(width, device=device)[:, None]
-        cols = torch.arange(self.prefix + width, device=device)[None, :]
-        return ((cols < self.prefix) | (cols - self.prefix <= rows))[None, None]
+
+def _mask(queries: int, shared: int, device: torch.device) -> torch.Tensor:
+    """Query ``i`` sees the ``shared`` keys in front and the keys after them up to ``i``."""
+    rows = torch.arange(queries, device=device)[:, None]
+    cols = torch.arange(shared + queries, device=device)[None, :]
+    return ((cols < shared) | (cols - shared <= rows))[None, None]
 
 
 def _attention(q, k, v, mask, scale, dropout, groups, eager) -> torch.Tensor:
@@ -220,10 +232,11 @@ def _layout(prefix: int, lengths: list[int], multiple: int, eager: bool) -> Segm
 
 # -- using it ------------------------------------------------------------------------------
 def packable(model: nn.Module, method: Any) -> bool:
-    """Whether packing can apply: the method runs the plain decoder on the input tokens
-    (no virtual tokens or prefixes) and the model uses an attention the kernel reproduces."""
+    """Whether packing can apply: the method runs packed rows (the plain decoder, or its own
+    :meth:`~peftctl.methods.base.Method.packed_hidden_states`) and the model uses an attention
+    the kernel reproduces."""
     implementation = causal_lm(model).config._attn_implementation
-    return not method.changes_sequence and implementation in PACKABLE
+    return method.packs and implementation in PACKABLE
 
 
 def is_eager(model: nn.Module) -> bool:

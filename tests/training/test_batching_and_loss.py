@@ -9,7 +9,7 @@ import torch
 
 from peftctl.methods.lora.config import LoraConfig
 from peftctl.methods.lora.method import LoraMethod
-from peftctl.testing import tiny_llama
+from peftctl.testing import make_method, tiny_llama
 from peftctl.training import packing
 from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches
 from peftctl.training.loss import SparseLMLoss, dense_lm_loss
@@ -162,13 +162,44 @@ def test_the_packing_check_catches_a_model_that_ignores_the_layout(monkeypatch):
     assert model.training  # left as it was
 
 
-def test_methods_that_change_the_sequence_are_not_packed():
-    from peftctl.methods.prompt.config import PromptTuningConfig
-    from peftctl.methods.prompt.method import PromptTuningMethod
+PROMPT_METHODS = ["prompt_tuning", "p_tuning", "mtp", "prefix_tuning", "p_tuning_v2"]
 
-    method = PromptTuningMethod(PromptTuningConfig(name="prompt_tuning", num_virtual_tokens=4))
-    model = method.apply(tiny_llama())
-    assert not packing.packable(model, method)
+
+@pytest.mark.parametrize("name", PROMPT_METHODS)
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+@pytest.mark.parametrize(("share_prefix", "multiple"), [(False, 1), (True, 16)])
+def test_prompt_methods_packed_equal_padded(name, attention, share_prefix, multiple):
+    """Virtual tokens and key/value prefixes are a shared prefix of the packed row: the loss
+    and the gradients of the prompt parameters equal the padded batch's."""
+    model = tiny_llama()
+    model.config._attn_implementation = attention
+    method = make_method(name, num_virtual_tokens=4)
+    model = method.apply(model)
+    loss = SparseLMLoss(model, method)
+    data, indices = prefixed_data(6), list(range(6))
+    assert packing.packable(model, method)
+    padded = _loss_and_grads(loss, model, collate(data, indices, pad_id=0))
+    batch = pack(data, indices, 0, share_prefix=share_prefix, multiple=multiple,
+                 eager=attention == "eager")  # fmt: skip
+    with packed_attention(model):
+        packed = _loss_and_grads(loss, model, batch.inputs("cpu"))
+    assert packed[1].item() == padded[1].item()
+    torch.testing.assert_close(packed[0], padded[0], rtol=1e-5, atol=1e-6)
+    assert len(packed[2]) == len(padded[2]) > 0
+    for a, b in zip(packed[2], padded[2], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert packing.packing_matches(loss, data, 0, "cpu")
+
+
+def test_a_method_with_its_own_hidden_states_and_no_packed_path_is_not_packed():
+    lora = make_method("lora", init="gaussian")
+
+    class Shifted(type(lora)):
+        def hidden_states(self, model, input_ids, attention_mask):
+            return super().hidden_states(model, input_ids.roll(1, dims=1), attention_mask)
+
+    method = Shifted(lora.config)
+    assert not packing.packable(method.apply(tiny_llama()), method)
 
 
 def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):

@@ -42,6 +42,15 @@ class PTuningV2Config(MethodConfig):
     num_virtual_tokens: int = field(
         default=32, metadata={"help": "Length of the prefix in every layer.", "min": 1}
     )
+    init: str = field(
+        default="model",
+        metadata={
+            "help": "model: the prefix starts as the frozen model's own keys/values of "
+            "num_virtual_tokens vocabulary tokens (Li & Liang's remedy; the model starts as "
+            "if they preceded the input); random: peft's N(0, 1) prefix.",
+            "choices": ["model", "random"],
+        },
+    )
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         return self.num_virtual_tokens * arch.num_layers * 2 * arch.kv_width

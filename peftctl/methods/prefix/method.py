@@ -45,6 +45,20 @@ class PrefixMethod(PromptLearningMethod):
         out = decoder(input_ids=input_ids, attention_mask=mask, past_key_values=cache)
         return out.last_hidden_state
 
+    def packed_hidden_states(self, model: nn.Module, input_ids, position_ids, layout):
+        """One prefix cache for the packed row: every token sees it, and the row's tokens sit
+        after it (positions from ``num_virtual_tokens``) as in a padded example."""
+        peft_model = getattr(model, "module", model)
+        cache = peft_model.get_prompt(batch_size=1)
+        decoder = causal_lm(model).get_decoder()
+        out = decoder(
+            input_ids=input_ids,
+            position_ids=position_ids + self.config.num_virtual_tokens,
+            past_key_values=cache,
+            packed_layout=layout,
+        )
+        return out.last_hidden_state
+
 
 class PrefixTuningMethod(PrefixMethod):
     """Prefix tuning with an MLP reparameterisation."""
@@ -71,3 +85,36 @@ class PTuningV2Method(PrefixMethod):
             num_virtual_tokens=self.config.num_virtual_tokens,
             prefix_projection=False,
         )
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        peft_model = super().apply(model)
+        if self.config.init == "model":
+            encoder = peft_model.prompt_encoder[peft_model.active_adapter]
+            prefix = model_prefix(causal_lm(peft_model), self.config.num_virtual_tokens)
+            with torch.no_grad():
+                encoder.embedding.weight.copy_(prefix)
+        return peft_model
+
+
+def model_prefix(model: nn.Module, length: int, seed: int = 0) -> torch.Tensor:
+    """The keys and values ``model`` computes for ``length`` vocabulary tokens (drawn with
+    ``seed``), laid out as peft's prefix embedding: ``[length, layers * 2 * kv_width]``, a
+    layer's key then its value, heads in order."""
+    ids = torch.randint(
+        model.config.vocab_size, (1, length), generator=torch.Generator().manual_seed(seed)
+    )
+    device = next(model.parameters()).device
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            cache = model.get_decoder()(input_ids=ids.to(device), use_cache=True).past_key_values
+    finally:
+        model.train(training)
+    # each [1, kv_heads, length, head_dim] -> [length, kv_heads * head_dim]
+    states = [
+        t[0].transpose(0, 1).flatten(1)
+        for layer in cache.layers
+        for t in (layer.keys, layer.values)
+    ]
+    return torch.cat(states, dim=1)

@@ -34,6 +34,23 @@ class InputPromptMethod(PromptLearningMethod):
         hidden = decoder(inputs_embeds=inputs, attention_mask=mask).last_hidden_state
         return hidden[:, n_virtual:]
 
+    def packed_hidden_states(self, model: nn.Module, input_ids, position_ids, layout):
+        """The prompt once in front of the packed row, at positions ``0..n-1`` as in every
+        padded example; the row's tokens move ``n`` positions on."""
+        peft_model = getattr(model, "module", model)
+        embeds = peft_model.word_embeddings(input_ids)
+        prompts = self.prompts(peft_model, 1, input_ids.device).to(embeds.dtype)
+        n_virtual = prompts.shape[1]
+        front = torch.arange(n_virtual, device=input_ids.device)[None]
+        decoder = causal_lm(model).get_decoder()
+        hidden = decoder(
+            inputs_embeds=torch.cat([prompts, embeds], dim=1),
+            position_ids=torch.cat([front, position_ids + n_virtual], dim=1),
+            use_cache=False,
+            packed_layout=layout.shifted(n_virtual),
+        ).last_hidden_state
+        return hidden[:, n_virtual:]
+
 
 class PromptTuningMethod(InputPromptMethod):
     """Soft prompt tuning."""
