@@ -12,7 +12,11 @@ training step at a time, so a machine shared with other jobs slows all of them a
 ratios stay meaningful. Step times are wall-clock and CPU time of the process (``tok/cpu-s``;
 with ``--threads 1`` no thread spins while waiting for another). ``peftctl_auto`` is
 skipped where ``train.precision=auto`` resolves to fp32 (it would repeat ``peftctl_fp32``).
-Ablations: ``--variants trainer_fp32,peftctl_fp32,peftctl_packed,peftctl_padded``.
+Ablations: ``--variants trainer_fp32,peftctl_fp32,peftctl_packed,peftctl_padded``; bf16 parity
+(``benchmarks/bf16_parity.py``): ``--variants peftctl_fp32,peftctl_bf16,peftctl_bf16_stream,
+peftctl_bf16_fp32w`` (bf16 forced; ``_stream``: the residual stream left in bf16, as before it
+was kept in fp32; ``_fp32w``: frozen weights in fp32, plain autocast). ``--json`` writes every
+variant's per-step losses and times.
 
 Run: python benchmarks/train_throughput.py [--steps 20] [--batch-size 8] [--threads 1]
 """
@@ -27,7 +31,21 @@ import sys
 import time
 from pathlib import Path
 
-VARIANTS = ("trainer_fp32", "peftctl_fp32", "peftctl_packed", "peftctl_padded", "peftctl_auto")
+VARIANTS = (
+    "trainer_fp32",
+    "peftctl_fp32",
+    "peftctl_packed",
+    "peftctl_padded",
+    "peftctl_auto",
+    "peftctl_bf16",
+    "peftctl_bf16_stream",
+    "peftctl_bf16_fp32w",
+)
+BF16_LAYOUTS = {  # how the bf16 variants store and prepare the base model
+    "peftctl": "as peftctl train does",
+    "bf16_stream": "bf16 stream",  # as before the residual stream was kept in fp32
+    "fp32_weights": "fp32 weights",  # plain autocast, casting frozen weights on every call
+}
 DEFAULT_VARIANTS = "trainer_fp32,peftctl_fp32,peftctl_auto"
 LR = 2e-4
 
@@ -50,22 +68,33 @@ def load_rows(steps: int, batch_size: int, model_name: str):
     return TokenData([data.input_ids[i] for i in order], [data.labels[i] for i in order]), tokenizer
 
 
-def lora_model(model_name: str, precision: str = "fp32"):
-    """The default model with LoRA r=8 on q/v, prepared as ``peftctl train`` prepares it."""
-    from peftctl.methods.lora.config import LoraConfig
-    from peftctl.methods.lora.method import LoraMethod
-    from peftctl.models.loading import load_model
-    from peftctl.training.precision import base_dtype, tune_for_precision, upcast_trainable
+def lora_model(model_name: str, precision: str = "fp32", layout: str = "peftctl"):
+    """The default model with LoRA r=8 on q/v, prepared as ``peftctl train`` prepares it, or
+    in bf16 another way (``layout``: see :data:`BF16_LAYOUTS`)."""
+    import torch
 
-    model = load_model(model_name, dtype=base_dtype(precision))
-    tune_for_precision(model, precision, "cpu")
-    method = LoraMethod(LoraConfig(r=8, alpha=16, dropout=0.0, target_modules=["q_proj", "v_proj"]))
+    from peftctl.models.loading import load_model
+    from peftctl.testing import make_method
+    from peftctl.training.precision import (
+        base_dtype,
+        prepare_base,
+        tune_for_precision,
+        upcast_trainable,
+    )
+
+    dtype = torch.float32 if layout == "fp32_weights" else base_dtype(precision)
+    model = load_model(model_name, dtype=dtype)
+    if layout == "peftctl":
+        prepare_base(model, precision, "cpu")
+    else:
+        tune_for_precision(model, precision, "cpu")
+    method = make_method("lora", r=8, alpha=16, dropout=0.0, target_modules=["q_proj", "v_proj"])
     model = method.apply(model)
     upcast_trainable(model)
     return model, method
 
 
-def run_peftctl(args, precision: str, batching: str | None = None) -> dict:
+def run_peftctl(args, precision: str, batching: str | None = None, layout: str = "peftctl") -> dict:
     import tempfile
 
     from accelerate import Accelerator
@@ -79,7 +108,7 @@ def run_peftctl(args, precision: str, batching: str | None = None) -> dict:
     data, tokenizer = load_rows(args.steps, args.batch_size, args.model)
     set_seed(0)
     chosen = choose_precision(precision, "cpu")
-    model, method = lora_model(args.model, chosen)
+    model, method = lora_model(args.model, chosen, layout)
     # the rows are already in batch order: a sequential plan over one epoch
     ordered = TokenData(data.input_ids, data.labels)
     trainer = Trainer(
@@ -88,7 +117,7 @@ def run_peftctl(args, precision: str, batching: str | None = None) -> dict:
         train=TrainConfig(
             max_steps=args.steps,
             batch_size=args.batch_size,
-            lr=LR,
+            lr=args.lr,
             scheduler="constant",
             max_grad_norm=1.0,
             precision=chosen,
@@ -123,6 +152,7 @@ def run_peftctl(args, precision: str, batching: str | None = None) -> dict:
     trainer.fit()
     losses = [r["loss"] for r in trainer.state.log if "loss" in r]
     label = f"peftctl {chosen}, {getattr(trainer, 'batching', 'padded')}"
+    label += f", {BF16_LAYOUTS[layout]}" if layout != "peftctl" else ""
     return _summary(label, chosen, data, args, losses, times)
 
 
@@ -166,7 +196,7 @@ def run_trainer(args) -> dict:
         output_dir=str(Path(args.workdir) / "trainer"),
         per_device_train_batch_size=args.batch_size,
         max_steps=args.steps,
-        learning_rate=LR,
+        learning_rate=args.lr,
         lr_scheduler_type="constant",
         max_grad_norm=1.0,
         logging_steps=1,
@@ -201,6 +231,9 @@ def run_variant(variant: str, args) -> dict:
         "peftctl_packed": lambda: run_peftctl(args, "fp32", "packed"),
         "peftctl_padded": lambda: run_peftctl(args, "fp32", "padded"),
         "peftctl_auto": lambda: run_peftctl(args, "auto"),
+        "peftctl_bf16": lambda: run_peftctl(args, "bf16"),
+        "peftctl_bf16_stream": lambda: run_peftctl(args, "bf16", layout="bf16_stream"),
+        "peftctl_bf16_fp32w": lambda: run_peftctl(args, "bf16", layout="fp32_weights"),
     }
     return runners[variant]()
 
@@ -261,12 +294,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2, help="Untimed first steps.")
+    parser.add_argument("--lr", type=float, default=LR, help="Constant learning rate.")
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--workdir", default="/tmp/peftctl-train-bench")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice).")
     parser.add_argument(
         "--variants", default=DEFAULT_VARIANTS, help=f"Comma-separated, from {', '.join(VARIANTS)}."
     )
+    parser.add_argument("--json", help="Also write the results (per-step losses) here.")
     parser.add_argument("--only", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--turn-fds", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -282,7 +317,10 @@ def main() -> None:
         print("train.precision=auto is fp32 on this CPU: peftctl_auto would repeat peftctl_fp32")
         variants.remove("peftctl_auto")
     variants = ["trainer_fp32", *(v for v in variants if v != "trainer_fp32")]
-    report(run_in_lockstep(variants, args.steps), args)
+    results = run_in_lockstep(variants, args.steps)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    report(results, args)
 
 
 def run_in_lockstep(variants: list[str], steps: int) -> dict[str, dict]:

@@ -1,6 +1,6 @@
 """How a chosen precision shapes the model: frozen weights stored in bf16 when training in
-bf16 (autocast would otherwise re-cast them on every call), trainable weights kept in fp32,
-attention kernels that are fast for the precision."""
+bf16 (autocast would otherwise re-cast them on every call), the residual stream and trainable
+weights kept in fp32, attention kernels that are fast for the precision."""
 
 from __future__ import annotations
 
@@ -13,6 +13,28 @@ from peftctl.methods.base import causal_lm
 def base_dtype(precision: str) -> torch.dtype:
     """dtype to load the frozen base model in for ``precision`` (fp32, bf16 or fp16)."""
     return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
+def prepare_base(model: nn.Module, precision: str, device_type: str) -> None:
+    """Make the frozen base model (stored in :func:`base_dtype`) train well in ``precision``
+    under autocast: fast kernels, an fp32 residual stream."""
+    tune_for_precision(model, precision, device_type)
+    keep_residual_fp32(model, precision)
+
+
+def keep_residual_fp32(model: nn.Module, precision: str) -> None:
+    """In bf16, upcast the input embeddings' output, so the residual stream (embeddings plus
+    every layer's output) is summed in fp32, as it is under autocast with fp32 weights; the
+    linear layers still run in bf16 (autocast casts their inputs). Stored in bf16, the stream
+    is rounded to bf16 at every residual add: the largest part of bf16's departure from fp32
+    (``benchmarks/bf16_parity.py``). Only valid under autocast."""
+    if precision == "bf16":
+        embeddings = causal_lm(model).get_input_embeddings()
+        embeddings.register_forward_hook(_to_fp32)
+
+
+def _to_fp32(_module: nn.Module, _args: tuple, output: torch.Tensor) -> torch.Tensor:
+    return output.float()
 
 
 def tune_for_precision(model: nn.Module, precision: str, device_type: str) -> None:

@@ -87,7 +87,7 @@ def _train_and_record(
 
     from peftctl.hardware import choose_precision, cpu_capabilities, precision_warning
     from peftctl.memory import peak_memory
-    from peftctl.training.precision import base_dtype, tune_for_precision, upcast_trainable
+    from peftctl.training.precision import base_dtype, prepare_base, upcast_trainable
     from peftctl.training.trainer import MIXED_PRECISION, Trainer
 
     started, wall = _now(), time.perf_counter()
@@ -105,7 +105,7 @@ def _train_and_record(
     )
     set_seed(config.seed)
     model, tokenizer = _load_model(config, base_dtype(precision))
-    tune_for_precision(model, precision, device_type)
+    prepare_base(model, precision, device_type)
     with accelerator.main_process_first():
         train_data, eval_data, data_card = _load_data(config, tokenizer)
     method_spec, method = _method(config)
