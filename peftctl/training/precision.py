@@ -27,14 +27,15 @@ def keep_residual_fp32(model: nn.Module, precision: str) -> None:
     every layer's output) is summed in fp32, as it is under autocast with fp32 weights; the
     linear layers still run in bf16 (autocast casts their inputs). Stored in bf16, the stream
     is rounded to bf16 at every residual add: the largest part of bf16's departure from fp32
-    (``benchmarks/bf16_parity.py``). Only valid under autocast."""
+    (``benchmarks/bf16_parity.py``). Outside autocast the model runs in plain bf16."""
     if precision == "bf16":
         embeddings = causal_lm(model).get_input_embeddings()
         embeddings.register_forward_hook(_to_fp32)
 
 
 def _to_fp32(_module: nn.Module, _args: tuple, output: torch.Tensor) -> torch.Tensor:
-    return output.float()
+    # without autocast the bf16 linears need bf16 inputs: the model then runs in plain bf16
+    return output.float() if torch.is_autocast_enabled(output.device.type) else output
 
 
 def tune_for_precision(model: nn.Module, precision: str, device_type: str) -> None:

@@ -53,6 +53,16 @@ def test_bf16_sums_the_residual_stream_in_fp32_with_weights_left_in_bf16():
     assert {m.weight.dtype for m in linears} == {torch.bfloat16}
 
 
+def test_without_autocast_the_prepared_bf16_model_runs_in_plain_bf16():
+    """Code that runs the base model outside autocast (an adapter's initialisation from the
+    model's own states, say) still works."""
+    model = bf16_model()
+    batch = random_batch()
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert logits.dtype == torch.bfloat16
+
+
 def test_fp32_preparation_leaves_the_model_as_it_is():
     model = tiny_llama(seed=0)
     prepare_base(model, "fp32", "cpu")
