@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Annotated
 
 import pytest
 import typer
@@ -23,7 +24,7 @@ def make_app(lazy: bool) -> typer.Typer:
     def show(
         n: int = typer.Option(None, "--n", min=1),
         name: str = typer.Option(None, "--name"),
-        tags: list[str] = typer.Option(None, "--tag"),
+        tags: Annotated[list[str] | None, typer.Option("--tag")] = None,
         pair: tuple[int, int] = typer.Option(None, "--pair"),
         flag: bool = typer.Option(False, "--flag"),
     ) -> None:
