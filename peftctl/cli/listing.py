@@ -66,13 +66,12 @@ def list_methods(
 ) -> None:
     """List the installed PEFT methods."""
     methods = plugins_or_warn().methods.all()
-    if category is not None:
-        if category not in METHOD_CATEGORIES:
-            raise PeftctlError(
-                f"--category must be one of {', '.join(METHOD_CATEGORIES)}, not '{category}'"
-            )
-        methods = [m for m in methods if m.category == category]
-    trainable = trainable_estimates(methods)
+    if category is not None and category not in METHOD_CATEGORIES:
+        raise PeftctlError(
+            f"--category must be one of {', '.join(METHOD_CATEGORIES)}, not '{category}'"
+        )
+    trainable = trainable_estimates(methods)  # of all methods: one kept set serves every filter
+    methods = [m for m in methods if category in (None, m.category)]
     rows = [
         {
             "name": m.name,
