@@ -1,7 +1,7 @@
 """Trainable-parameter estimates for ``list-methods``, kept between runs in the cache dir.
 
 An estimate imports the method's light config module (whose dataclasses are compiled on
-import), about a fifth of the command's start for ~20 methods. The estimates are kept with what
+import): ~15 % of the command's start for ~20 methods. The estimates are kept with what
 they were computed from: every method's spec, where each config's top-level package (and
 peftctl) was found, and the size and mtime of every imported file of those packages. An edit,
 an install, an upgrade or another checkout on ``sys.path`` changes one of these, and the
@@ -70,15 +70,16 @@ def _key(specs: Sequence[MethodSpec]) -> dict[str, Any]:
 def _location(top: str) -> list[str]:
     """Where the top-level module ``top`` is (or would be) imported from."""
     module = sys.modules.get(top)
-    if module is None:
+    if module is not None:
+        paths, file = getattr(module, "__path__", None), getattr(module, "__file__", None)
+    else:
         try:
-            module = importlib.util.find_spec(top)
+            spec = importlib.util.find_spec(top)
         except (ImportError, ValueError):
             return []
-    if module is None:
-        return []
-    paths = getattr(module, "__path__", None) or getattr(module, "submodule_search_locations", None)
-    file = getattr(module, "__file__", None) or getattr(module, "origin", None)
+        if spec is None:
+            return []
+        paths, file = spec.submodule_search_locations, spec.origin
     return [str(p) for p in paths] if paths else [str(file)]
 
 
