@@ -8,7 +8,6 @@ a hook is recorded as failed and left out; everything else keeps working.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -22,6 +21,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from peftctl import hookspecs
+from peftctl.entry_points import EntryPoint, entry_points
 from peftctl.errors import PeftctlError, unknown_name
 from peftctl.specs import DatasetSpec, MethodSpec, MetricSpec, Spec
 
@@ -258,14 +258,11 @@ def _stamp(item: Any, cls: type, info: PluginInfo) -> Any:
 
 def _entry_point_candidates() -> Iterator[_Candidate]:
     """Entry points of the ``peftctl`` group, read from metadata without importing."""
-    for ep in sorted(importlib.metadata.entry_points(group=GROUP), key=_builtin_first):
-        dist = ep.dist
-        package = dist.name if dist is not None else "?"
-        version = dist.version if dist is not None else ""
-        yield _Candidate(ep.name, package, version, ep.value, ep.load)
+    for ep in sorted(entry_points(GROUP), key=_builtin_first):
+        yield _Candidate(ep.name, ep.dist, ep.version, ep.value, ep.load)
 
 
-def _builtin_first(ep: importlib.metadata.EntryPoint) -> tuple[int, str]:
+def _builtin_first(ep: EntryPoint) -> tuple[int, str]:
     return (0 if ep.value.startswith("peftctl.") else 1, ep.name)
 
 

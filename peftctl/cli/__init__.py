@@ -7,6 +7,7 @@ import sys
 import typer
 
 from peftctl import __version__
+from peftctl.cli.lazy_coercion import use_lazy_coercion
 from peftctl.errors import PeftctlError
 
 app = typer.Typer(
@@ -62,6 +63,7 @@ def _register_commands() -> None:
 
 
 _register_commands()
+use_lazy_coercion(app)
 
 
 def main(argv: list[str] | None = None) -> None:

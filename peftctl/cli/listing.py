@@ -12,10 +12,11 @@ from typing import Any
 
 import typer
 
+from peftctl.cli.estimates import trainable_estimates
 from peftctl.errors import PeftctlError
 from peftctl.models.names import DEFAULT_MODEL
 from peftctl.plugin_manager import Plugins, get_plugins
-from peftctl.specs import METHOD_CATEGORIES, MethodSpec, load_object
+from peftctl.specs import METHOD_CATEGORIES
 
 JSON_OPTION = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
@@ -65,18 +66,18 @@ def list_methods(
 ) -> None:
     """List the installed PEFT methods."""
     methods = plugins_or_warn().methods.all()
-    if category is not None:
-        if category not in METHOD_CATEGORIES:
-            raise PeftctlError(
-                f"--category must be one of {', '.join(METHOD_CATEGORIES)}, not '{category}'"
-            )
-        methods = [m for m in methods if m.category == category]
+    if category is not None and category not in METHOD_CATEGORIES:
+        raise PeftctlError(
+            f"--category must be one of {', '.join(METHOD_CATEGORIES)}, not '{category}'"
+        )
+    trainable = trainable_estimates(methods)  # of all methods: one kept set serves every filter
+    methods = [m for m in methods if category in (None, m.category)]
     rows = [
         {
             "name": m.name,
             "category": m.category,
             "mergeable": m.mergeable,
-            "trainable": default_trainable_estimate(m),
+            "trainable": trainable[m.name],
             "package": m.package,
             "version": m.version,
             "summary": m.summary,
@@ -89,19 +90,6 @@ def list_methods(
     title = f"Methods (trainable: parameters on {DEFAULT_MODEL}, default options)"
     columns = ["name", "category", "trainable", "mergeable", "package", "summary"]
     print_records(title, columns, rows, as_json)
-
-
-def default_trainable_estimate(spec: MethodSpec) -> int | None:
-    """What ``spec`` trains on the default model with its default options, from its light
-    config module (never its implementation); None when the method gives no estimate."""
-    from peftctl.models.arch import DEFAULT_ARCH
-
-    if spec.config is None:
-        return None
-    try:
-        return load_object(spec.config)(name=spec.name).trainable_estimate(DEFAULT_ARCH)
-    except Exception:  # a plugin's broken estimate must not break the listing
-        return None
 
 
 def short_count(n: int | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -24,6 +23,8 @@ def cache_root() -> Path:
 
 def file_fingerprint(path: Path) -> str:
     """A cheap identity of a large file: its size and a hash of its first and last MiB."""
+    import hashlib  # not at import: listing commands read cache_root() only
+
     size = path.stat().st_size
     digest = hashlib.sha256(str(size).encode())
     with path.open("rb") as handle:
@@ -35,6 +36,8 @@ def file_fingerprint(path: Path) -> str:
 
 def cache_key(*parts: str) -> str:
     """A short stable key for a cache entry built from ``parts``."""
+    import hashlib
+
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 

@@ -11,6 +11,8 @@ import pytest
 from peftctl import __version__
 
 HEAVY_MODULES = ["torch", "transformers", "peft", "adapters", "datasets", "accelerate", "sklearn"]
+# what a listing command would import only to start slower (issue 16: cold start)
+SLOW_START_MODULES = ["pydantic", "importlib.metadata", "email"]
 
 
 def test_version(cli):
@@ -130,6 +132,18 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.std
 )
 def test_listing_commands_import_no_heavy_library(argv):
     probe = LAZY_PROBE.format(argv=argv, heavy=HEAVY_MODULES)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["list-methods"], ["list-datasets", "--json"], ["list-metrics"], ["plugins"]],
+)
+def test_listing_commands_import_neither_pydantic_nor_importlib_metadata(argv):
+    probe = LAZY_PROBE.format(argv=argv, heavy=SLOW_START_MODULES)
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
