@@ -16,8 +16,9 @@ from peftctl.models.arch import DEFAULT_ARCH, Arch
 from peftctl.plugin_manager import get_plugins
 
 #: Need real weights: PiSSA takes an SVD; on the meta device AdaLoRA's rank counter turns
-#: trainable. They run on the default widths with 2 layers and a small vocabulary.
-REAL_WEIGHTS = {"pissa", "adalora"}
+#: trainable; P-tuning v2 starts from the model's own keys/values. They run on the default
+#: widths with 2 layers and a small vocabulary.
+REAL_WEIGHTS = {"pissa", "adalora", "p_tuning_v2"}
 #: PiSSA's count does not depend on its init; the exact SVD is slow on a busy CPU.
 FAST_OPTIONS: dict[str, dict[str, Any]] = {"pissa": {"init": "pissa_niter_2"}}
 
