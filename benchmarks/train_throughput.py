@@ -52,8 +52,9 @@ def load_rows(steps: int, batch_size: int, model_name: str):
 
 def lora_model(model_name: str, precision: str = "fp32"):
     """The default model with LoRA r=8 on q/v, prepared as ``peftctl train`` prepares it."""
-    from peftctl.methods.lora.config import LoraConfig
-    from peftctl.methods.lora.method import LoraMethod
+    from peftctl_lora.config import LoraConfig
+    from peftctl_lora.method import LoraMethod
+
     from peftctl.models.loading import load_model
     from peftctl.training.precision import base_dtype, tune_for_precision, upcast_trainable
 

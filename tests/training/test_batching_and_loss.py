@@ -6,9 +6,9 @@ import contextlib
 
 import pytest
 import torch
+from peftctl_lora.config import LoraConfig
+from peftctl_lora.method import LoraMethod
 
-from peftctl.methods.lora.config import LoraConfig
-from peftctl.methods.lora.method import LoraMethod
 from peftctl.testing import tiny_llama
 from peftctl.training import packing
 from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches
@@ -163,8 +163,8 @@ def test_the_packing_check_catches_a_model_that_ignores_the_layout(monkeypatch):
 
 
 def test_methods_that_change_the_sequence_are_not_packed():
-    from peftctl.methods.prompt.config import PromptTuningConfig
-    from peftctl.methods.prompt.method import PromptTuningMethod
+    from peftctl_prompt.prompt.config import PromptTuningConfig
+    from peftctl_prompt.prompt.method import PromptTuningMethod
 
     method = PromptTuningMethod(PromptTuningConfig(name="prompt_tuning", num_virtual_tokens=4))
     model = method.apply(tiny_llama())
