@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl_lora.config import LoraConfig
+from peftctl_lora import LoraConfig
 
 from peftctl.api import PeftctlError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peft
 import torch
-from peftctl_lora.method import LoraMethod
+from peftctl_lora import LoraMethod
 from torch import nn
 
 from peftctl.api import causal_lm, peft_targets

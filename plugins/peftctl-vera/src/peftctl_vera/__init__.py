@@ -1,15 +1,2 @@
-"""VeRA (``config`` light, ``method`` peft-backed)."""
-
-from __future__ import annotations
-
-from typing import Any
-
-_METHODS = ("VeraMethod",)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _METHODS:  # lazily: importing the package does not import torch
-        from peftctl_vera import method
-
-        return getattr(method, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+"""VeRA for peftctl: ``plugin`` registers it, ``config`` holds its options (light),
+``method`` is the implementation (peft, imported only when used)."""
