@@ -23,7 +23,7 @@ import pluggy
 
 from peftctl import hookspecs
 from peftctl.errors import PeftctlError, unknown_name
-from peftctl.methods.standard import PACKAGE_OF, missing_packages, not_installed
+from peftctl.methods.standard import PACKAGE_OF, STANDARD, missing_packages, not_installed
 from peftctl.specs import DatasetSpec, MethodSpec, MetricSpec, Spec
 
 GROUP = "peftctl"
@@ -283,7 +283,11 @@ def _entry_point_candidates() -> Iterator[_Candidate]:
 
 
 def _builtin_first(ep: importlib.metadata.EntryPoint) -> tuple[int, str]:
-    return (0 if ep.value.startswith("peftctl.") else 1, ep.name)
+    """The core's own plugins, then the standard method packages, then the rest: a name
+    clash then names the newcomer as the one to disable."""
+    if ep.value.startswith("peftctl."):
+        return (0, ep.name)
+    return (1 if ep.dist is not None and ep.dist.name in STANDARD else 2, ep.name)
 
 
 def _local_candidates(plugin_path: str) -> Iterator[_Candidate]:
