@@ -64,9 +64,9 @@ def imported_distributions(source: Path, own: str) -> dict[str, set[str]]:
                 top = module.split(".")[0]
                 if top in sys.stdlib_module_names or top in ("__future__", own):
                     continue
-                # peftctl-<x> packages by their naming rule (an editable install's records do
-                # not list its modules); any other library by the installed distributions
-                dists = [top.replace("_", "-")] if top.startswith("peftctl") else providers[top]
+                # by the installed distributions; else (an editable install's records do not
+                # list its modules, a library absent from this environment) by its name
+                dists = providers.get(top, [top]) if not top.startswith("peftctl") else [top]
                 for dist in dists:
                     found.setdefault(canonical(dist), set()).add(module)
     return found
