@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     if shutil.which("peftctl") is None:
-        sys.exit("peftctl is not on PATH: pip install -e . first")
+        sys.exit("peftctl is not on PATH: pip install -r dev-install.txt first")
     baseline = None
     print(f"{'command':32} {'median s':>9} {'min s':>7} {'max s':>7} {'- python':>9}")
     for label, argv in COMMANDS.items():
