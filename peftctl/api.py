@@ -12,9 +12,10 @@ Hooks and records (a dataset's ``impl`` formatter returns a :class:`Rendered`)::
 Methods: :class:`MethodConfig` (options, light), :class:`Method` (the contract),
 :class:`PeftMethod` (a peft-backed method: implement ``peft_config()``),
 :class:`OwnWeightsMethod` (train a subset of the model's own weights: implement
-``trainable_names()``), :class:`LoraConfig`/:class:`LoraMethod` (LoRA, the base its variants
-extend, e.g. QLoRA), :class:`Arch` (torch-free shapes for ``trainable_estimate``),
+``trainable_names()``), :class:`Arch` (torch-free shapes for ``trainable_estimate``),
 ``target_modules`` matching with peft's semantics, and ``adapter/`` directory helpers.
+(LoRA, which variants such as QLoRA extend, is the package ``peftctl-lora`` since 0.3:
+``from peftctl_lora import LoraConfig, LoraMethod``.)
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from peftctl.datasets.formatting import Rendered
 from peftctl.errors import PeftctlError
 from peftctl.methods.adapter_dir import load_adapter_dir, save_adapter_dir
 from peftctl.methods.base import Method, MethodConfig, causal_lm, write_dir_atomically
-from peftctl.methods.lora.config import LoraConfig
 from peftctl.methods.targets import (
     ALL_LINEAR,
     Targets,
@@ -40,13 +40,11 @@ from peftctl.recipes.finder import plugin_recipe_dir
 from peftctl.specs import METHOD_CATEGORIES, TASK_TYPES, DatasetSpec, MethodSpec, MetricSpec
 
 if TYPE_CHECKING:
-    from peftctl.methods.lora.method import LoraMethod
     from peftctl.methods.own_weights import OwnWeightsMethod
     from peftctl.methods.peft_method import PeftMethod
 
 # name -> module; imported on first access because they import torch (and peft)
 _LAZY = {
-    "LoraMethod": "peftctl.methods.lora.method",
     "PeftMethod": "peftctl.methods.peft_method",
     "OwnWeightsMethod": "peftctl.methods.own_weights",
 }
@@ -58,8 +56,6 @@ __all__ = [
     "TASK_TYPES",
     "Arch",
     "DatasetSpec",
-    "LoraConfig",
-    "LoraMethod",
     "Method",
     "MethodConfig",
     "MethodSpec",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import pluggy
 from peftctl import hookspecs
 from peftctl.entry_points import EntryPoint, entry_points
 from peftctl.errors import PeftctlError, unknown_name
+from peftctl.methods.standard import PACKAGE_OF, STANDARD, missing_packages, not_installed
 from peftctl.specs import DatasetSpec, MethodSpec, MetricSpec, Spec
 
 GROUP = "peftctl"
@@ -82,11 +84,13 @@ class Catalogue(Generic[S]):
         hint: str,
         owners: Mapping[str, list[tuple[S, str]]],
         failures: Sequence[PluginInfo] = (),
+        missing: Mapping[str, str] | None = None,
     ) -> None:
         self.kind = kind
         self._hint = hint
         self._owners = owners
         self._failures = list(failures)
+        self._missing = missing or {}  # name -> the known package providing it, not installed
 
     def conflicts(self) -> dict[str, list[tuple[S, str]]]:
         """``{name: [(record, plugin name), ...]}`` of every name registered more than once."""
@@ -120,8 +124,9 @@ class Catalogue(Generic[S]):
         return self._owners[name][0][0]
 
     def _unknown(self, name: str) -> PeftctlError:
-        """Unknown: a failed plugin that looks like its provider is named, else a suggestion."""
-        dist = f"peftctl-{name.replace('_', '-')}"
+        """Unknown: a failed plugin that looks like its provider is named, or the known package
+        that provides it and is not installed, else a suggestion."""
+        dist = PACKAGE_OF.get(name, f"peftctl-{name.replace('_', '-')}")
         for info in self._failures:
             if name in (info.name, info.package) or info.package == dist:
                 plugin = info.source if info.package == LOCAL else info.package
@@ -129,6 +134,8 @@ class Catalogue(Generic[S]):
                     f"{self.kind} '{name}' is unavailable: plugin {plugin} failed to load: "
                     f"{info.error}"
                 )
+        if name in self._missing:
+            return PeftctlError(not_installed(self.kind, name, self._missing[name]))
         error = unknown_name(self.kind, name, self._owners, self._hint)
         if self._failures:
             failed = ", ".join(info.package for info in self._failures)
@@ -150,8 +157,10 @@ class Plugins:
         for candidate in [*_entry_point_candidates(), *_local_candidates(self._plugin_path)]:
             self._register(candidate)
         self._collect()
+        #: ``{method: package}`` of the known method packages that are not installed
+        self.missing_methods = missing_packages({info.package for info in self.infos})
         self.methods: Catalogue[MethodSpec] = self._catalogue(
-            "peftctl_register_methods", "method", "see `peftctl list-methods`"
+            "peftctl_register_methods", "method", "see `peftctl list-methods`", self.missing_methods
         )
         self.datasets: Catalogue[DatasetSpec] = self._catalogue(
             "peftctl_register_datasets", "dataset", "see `peftctl list-datasets`"
@@ -204,12 +213,14 @@ class Plugins:
             for name in failed & per_plugin.keys():
                 del per_plugin[name]
 
-    def _catalogue(self, hook: str, kind: str, hint: str) -> Catalogue[Any]:
+    def _catalogue(
+        self, hook: str, kind: str, hint: str, missing: Mapping[str, str] | None = None
+    ) -> Catalogue[Any]:
         owners: dict[str, list[tuple[Any, str]]] = {}
         for plugin, specs in self._results.get(hook, {}).items():
             for spec in specs:
                 owners.setdefault(spec.name, []).append((spec, plugin))
-        return Catalogue(kind, hint, owners, self.failures())
+        return Catalogue(kind, hint, owners, self.failures(), missing)
 
     def _mark_conflicts(self) -> None:
         """Plugins that register a name another plugin registers too: status ``conflict``."""
@@ -238,9 +249,16 @@ class Plugins:
 
     def recipe_dirs(self) -> list[Path]:
         """Recipe directories of every working plugin, in discovery order."""
+        return [folder for folder, _ in self.recipe_sources()]
+
+    def recipe_sources(self) -> list[tuple[Path, PluginInfo]]:
+        """``(recipe directory, the plugin that returned it)``, in discovery order."""
         per_plugin = self._results.get("peftctl_recipe_dirs", {})
-        failed = {i.name for i in self.failures()}
-        return [Path(d) for name, dirs in per_plugin.items() if name not in failed for d in dirs]
+        by_name = {info.name: info for info in self.infos if info.status != "failed"}
+        return [
+            (Path(d), by_name[name]) for name, dirs in per_plugin.items() if name in by_name
+            for d in dirs
+        ]  # fmt: skip
 
     def owner_of(self, spec: Spec) -> PluginInfo:
         return next(i for i in self.infos if i.package == spec.package)
@@ -263,7 +281,18 @@ def _entry_point_candidates() -> Iterator[_Candidate]:
 
 
 def _builtin_first(ep: EntryPoint) -> tuple[int, str]:
-    return (0 if ep.value.startswith("peftctl.") else 1, ep.name)
+    """The core's own plugins, then the standard method packages, then the rest: a name
+    clash then names the newcomer as the one to disable."""
+    if ep.value.startswith("peftctl."):
+        return (0, ep.name)
+    return (1 if _canonical(ep.dist) in _STANDARD_NAMES else 2, ep.name)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_STANDARD_NAMES = frozenset(_canonical(name) for name in STANDARD)
 
 
 def _local_candidates(plugin_path: str) -> Iterator[_Candidate]:

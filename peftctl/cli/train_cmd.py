@@ -69,21 +69,22 @@ def list_recipes(
     """List the recipes of the core and of installed plugins."""
     from peftctl.cli.listing import print_records
     from peftctl.config.recipe import read_yaml
-    from peftctl.recipes.finder import first_comment_command, recipe_index
+    from peftctl.recipes.finder import first_comment_command, installed_recipes
 
     rows = []
-    for name, path in sorted(recipe_index().items()):
+    for name, (path, package) in sorted(installed_recipes().items()):
         data = read_yaml(path)
         rows.append(
             {
                 "name": name,
                 "method": (data.get("method") or {}).get("name", ""),
                 "dataset": (data.get("dataset") or {}).get("name", ""),
+                "package": package,
                 "command": first_comment_command(path),
                 "path": str(path),
             }
         )
-    print_records("Recipes", ["name", "method", "dataset", "command"], rows, as_json)
+    print_records("Recipes", ["name", "method", "dataset", "package", "command"], rows, as_json)
 
 
 @recipes_app.command("cp")

@@ -46,13 +46,16 @@ def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConf
 
 def _check_run_method_installed(path: Path, data: Mapping[str, Any]) -> None:
     """A run's recipe whose method is no longer installed: name the package that provided it,
-    as the run card beside it (``run.json``) recorded."""
+    as the run card beside it (``run.json``) recorded. (A known package's method is named by
+    the method catalogue: runs older than the package recorded the core as its owner.)"""
     from peftctl.plugin_manager import get_plugins
 
     card = path.parent / RUN_CARD
     method = data.get("method")
     name = method.get("name") if isinstance(method, Mapping) else None
-    if not card.is_file() or not isinstance(name, str) or name in get_plugins().methods:
+    plugins = get_plugins()
+    known = name in plugins.methods or name in plugins.missing_methods
+    if not card.is_file() or not isinstance(name, str) or known:
         return
     try:
         owner = json.loads(card.read_text(encoding="utf-8"))["versions"]["method_plugin"]

@@ -1,1 +1,4 @@
-"""Built-in PEFT methods, one module per method family."""
+"""The method contract, the generic helpers methods build on, and the non-PEFT baselines.
+
+Every PEFT method comes from a package under ``plugins/`` (see :mod:`peftctl.methods.standard`).
+"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from peftctl.errors import PeftctlError, unknown_name
 
@@ -17,18 +18,30 @@ def plugin_recipe_dir(plugin_file: str) -> Path:
     return installed if installed.is_dir() else package.parent.parent / "recipes"
 
 
-def recipe_index() -> dict[str, Path]:
-    """``{name: path}`` of every recipe in the plugins' recipe directories (first one wins)."""
+class Recipe(NamedTuple):
+    """An installed recipe: its file and the package that ships it."""
+
+    path: Path
+    package: str
+
+
+def installed_recipes() -> dict[str, Recipe]:
+    """``{name: recipe}`` of every recipe in the plugins' recipe directories (first one wins)."""
     from peftctl.plugin_manager import get_plugins
 
-    index: dict[str, Path] = {}
-    for folder in get_plugins().recipe_dirs():
+    recipes: dict[str, Recipe] = {}
+    for folder, plugin in get_plugins().recipe_sources():
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
             if path.suffix in SUFFIXES and path.is_file():
-                index.setdefault(path.stem, path)
-    return index
+                recipes.setdefault(path.stem, Recipe(path, plugin.package))
+    return recipes
+
+
+def recipe_index() -> dict[str, Path]:
+    """``{name: path}`` of every installed recipe."""
+    return {name: recipe.path for name, recipe in installed_recipes().items()}
 
 
 def find_recipe(name_or_path: str) -> Path:
@@ -44,7 +57,19 @@ def find_recipe(name_or_path: str) -> Path:
         return index[name]
     if path.suffix in SUFFIXES or "/" in name_or_path:
         raise PeftctlError(f"recipe file '{name_or_path}' does not exist; check the path")
-    raise unknown_name("recipe", name_or_path, index, "see `peftctl recipes list`")
+    raise _missing_package(name) or unknown_name(
+        "recipe", name_or_path, index, "see `peftctl recipes list`"
+    )
+
+
+def _missing_package(name: str) -> PeftctlError | None:
+    """A recipe ``<method>_<dataset>`` of a known method whose package is not installed."""
+    from peftctl.methods.standard import not_installed, recipe_method
+    from peftctl.plugin_manager import get_plugins
+
+    missing = get_plugins().missing_methods
+    method = recipe_method(name, missing)
+    return None if method is None else PeftctlError(not_installed("recipe", name, missing[method]))
 
 
 def first_comment_command(path: Path) -> str:

@@ -40,7 +40,7 @@ def test_list_methods_json_has_category_and_lora(cli):
     _, out, _ = cli("list-methods", "--json")
     lora = next(m for m in json.loads(out) if m["name"] == "lora")
     assert lora["category"] == "reparameterised"
-    assert lora["package"] == "peftctl" and lora["version"] == __version__
+    assert lora["package"] == "peftctl-lora" and lora["version"] == __version__  # in lockstep
 
 
 def test_list_methods_table_and_category_filter(cli):

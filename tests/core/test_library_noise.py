@@ -32,7 +32,7 @@ def test_a_model_load_with_peft_prints_nothing(tiny_model_dir):
     """peft imports bitsandbytes whenever it is installed; the import used to print a
     warning about an optional CPU kernel on every model load."""
     code = (
-        "import peftctl.methods.lora.method\n"
+        "import peftctl_lora.method\n"
         "from peftctl.models.loading import load_model\n"
         f"load_model({tiny_model_dir!r})\n"
     )

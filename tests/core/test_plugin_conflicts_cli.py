@@ -53,7 +53,7 @@ def test_using_the_clashing_name_says_who_clashes_and_how_to_disable_one(clashin
     code, out, err = cli("validate", "lora_sst2")
     assert code == 2 and out == ""
     assert err.count("\n") == 1
-    assert "method 'lora' is registered by both 'peftctl " in err
+    assert "method 'lora' is registered by both 'peftctl-lora " in err
     assert "and 'local' (plugin 'otherlora')" in err
     assert err.rstrip().endswith("PEFTCTL_DISABLE_PLUGINS=otherlora")
 
@@ -69,8 +69,8 @@ def test_plugins_shows_the_conflict(clashing_plugin, cli):
     assert code == 0
     rows = {row["name"]: row for row in json.loads(out)}
     assert rows["otherlora"]["status"] == "conflict"
-    assert rows["otherlora"]["error"] == "method 'lora' also in 'builtin-methods'"
-    assert rows["builtin-methods"]["status"] == "conflict"
+    assert rows["otherlora"]["error"] == "method 'lora' also in 'lora'"
+    assert rows["lora"]["status"] == "conflict"
     assert rows["builtin-datasets"]["status"] == "ok"
 
 

@@ -27,10 +27,19 @@ def method_plugin(name: str, module: str) -> str:
 
 def test_builtins_register_through_entry_points():
     plugins = Plugins(environ={})
-    lora = plugins.methods.get("lora")
-    assert (lora.package, lora.category, lora.mergeable) == ("peftctl", "reparameterised", True)
+    full = plugins.methods.get("full")
+    assert (full.package, full.category, full.mergeable) == ("peftctl", "baseline", True)
     sources = {info.source for info in plugins.infos if info.package == "peftctl"}
     assert "peftctl.methods.plugin" in sources
+    lora = plugins.methods.get("lora")  # a standard method package, through the same group
+    assert (lora.package, lora.category, lora.mergeable) == (
+        "peftctl-lora",
+        "reparameterised",
+        True,
+    )
+    assert {info.source for info in plugins.infos if info.package == "peftctl-lora"} == {
+        "peftctl_lora.plugin"
+    }
     assert plugins.failures() == []
 
 
@@ -129,19 +138,19 @@ def test_a_duplicate_name_is_unusable_and_names_both_owners(make_plugin_dist):
     plugins = Plugins(environ={})
     with pytest.raises(
         PeftctlError,
-        match=r"'lora' is registered by both 'peftctl .*' \(plugin "
-        r"'builtin-methods'\) and 'peftctl-dup 2\.0' \(plugin 'dup'\); uninstall one or skip "
+        match=r"'lora' is registered by both 'peftctl-lora .*' \(plugin "
+        r"'lora'\) and 'peftctl-dup 2\.0' \(plugin 'dup'\); uninstall one or skip "
         r"one with PEFTCTL_DISABLE_PLUGINS=dup$",
     ):
         plugins.methods.get("lora")
     names = [spec.name for spec in plugins.methods.all()]
     assert "lora" not in names and "ia3" in names
-    assert plugins.methods.get("ia3").package == "peftctl"
+    assert plugins.methods.get("ia3").package == "peftctl-ia3"
     [conflict] = plugins.conflicts()
     assert "registered by both" in str(conflict)
     status = {i.name: (i.status, i.error) for i in plugins.infos}
-    assert status["dup"] == ("conflict", "method 'lora' also in 'builtin-methods'")
-    assert status["builtin-methods"] == ("conflict", "method 'lora' also in 'dup'")
+    assert status["dup"] == ("conflict", "method 'lora' also in 'lora'")
+    assert status["lora"] == ("conflict", "method 'lora' also in 'dup'")
 
 
 def test_disabled_plugin_is_not_imported(make_plugin_dist):

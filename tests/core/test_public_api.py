@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,17 @@ PLUGIN_CODE = sorted(
 
 def peftctl_imports(path: Path) -> list[tuple[int, str]]:
     """``(line, module)`` of every import of ``peftctl`` or a submodule in ``path``."""
+    return [(line, m) for line, m in imports(path) if m == "peftctl" or m.startswith("peftctl.")]
+
+
+def plugin_package_imports(path: Path) -> list[tuple[int, str]]:
+    """``(line, top-level package)`` of every import of a ``peftctl_<x>`` package in ``path``."""
+    return [(line, m.split(".")[0]) for line, m in imports(path) if m.startswith("peftctl_")]
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """``(line, module)`` of every absolute import in ``path`` (``from peftctl import api``
+    counts as ``peftctl.api``)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -30,7 +42,7 @@ def peftctl_imports(path: Path) -> list[tuple[int, str]]:
                 modules = [f"peftctl.{alias.name}" for alias in node.names]
         else:
             continue
-        found += [(node.lineno, m) for m in modules if m == "peftctl" or m.startswith("peftctl.")]
+        found += [(node.lineno, m) for m in modules]
     return found
 
 
@@ -43,6 +55,31 @@ def test_plugins_and_the_scaffold_import_only_the_public_api():
         if module not in ALLOWED
     ]
     assert not bad, "import from peftctl.api or peftctl.testing instead:\n" + "\n".join(bad)
+
+
+def declared_plugin_packages(project: Path) -> set[str]:
+    """Module names of the package at ``project`` and of the ``peftctl-*`` packages its
+    pyproject declares (``peftctl-lora`` -> ``peftctl_lora``)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    names = [meta["name"], *(re.split(r"[\s<>=!~;\[]", dep)[0] for dep in meta["dependencies"])]
+    return {name.replace("-", "_") for name in names if name.startswith("peftctl-")}
+
+
+def test_a_plugin_imports_another_plugin_package_only_when_it_declares_it():
+    """qlora and adalora build on peftctl-lora and say so; nothing else crosses packages."""
+    projects = [*(REPO / "plugins").glob("peftctl-*"), REPO / "peftctl" / "scaffold" / "template"]
+    bad, crossing = [], set()
+    for project in projects:
+        allowed = declared_plugin_packages(project)
+        for path in project.rglob("*.py"):
+            for line, package in plugin_package_imports(path):
+                crossing.add((project.name, package))
+                if package not in allowed:
+                    bad.append(f"{path.relative_to(REPO)}:{line}: {package}")
+    hint = "declare the package in pyproject.toml or import peftctl.api instead:\n"
+    assert not bad, hint + "\n".join(bad)
+    assert {("peftctl-qlora", "peftctl_lora"), ("peftctl-adalora", "peftctl_lora")} <= crossing
 
 
 @pytest.mark.parametrize(
@@ -58,6 +95,7 @@ def test_the_import_rule_sees_every_form_of_import(tmp_path, code, offender):
     path = tmp_path / "plugin.py"
     path.write_text(code + "from peftctl.api import MethodSpec\nimport peftctl_x.method\n")
     assert [m for _, m in peftctl_imports(path) if m not in ALLOWED] == [offender]
+    assert [m for _, m in plugin_package_imports(path)] == ["peftctl_x"]
 
 
 def test_everything_exported_resolves():
@@ -79,7 +117,7 @@ def test_every_plugin_pins_the_core_minor_version_it_is_built_for():
     pin = f"peftctl>={major}.{minor},<{major}.{minor + 1}"
     projects = [*(REPO / "plugins").glob("*/pyproject.toml")]
     projects.append(REPO / "peftctl" / "scaffold" / "template" / "pyproject.toml")
-    assert len(projects) == 6
+    assert len(projects) == 13  # 7 standard method packages, 5 optional, the scaffold
     for path in projects:
         deps = tomllib.loads(path.read_text())["project"]["dependencies"]
         assert pin in deps, f"{path.relative_to(REPO)}: dependencies {deps} lack {pin!r}"

@@ -97,7 +97,7 @@ def test_a_name_containing_the_placeholder_is_replaced_once():
         ("Bad-Name", "must be lowercase letters, digits and underscores"),
         ("2fast", "must be lowercase letters, digits and underscores"),
         ("trailing_", "must be lowercase letters, digits and underscores"),
-        ("lora", "method 'lora' already exists (peftctl "),
+        ("lora", "method 'lora' already exists (peftctl-lora "),
     ],
 )
 def test_bad_or_taken_name_is_one_line(tmp_path, cli, name, message):

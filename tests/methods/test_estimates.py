@@ -12,6 +12,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from peftctl.config import typed
 from peftctl.config.recipe import method_config_class
+from peftctl.methods.standard import STANDARD
 from peftctl.models.arch import DEFAULT_ARCH, Arch
 from peftctl.plugin_manager import get_plugins
 
@@ -39,9 +40,16 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def builtin_methods() -> list[str]:
+def standard_methods() -> list[str]:
+    """The core's methods and those of the standard method packages (``pip install peftctl``)."""
     get_plugins.cache_clear()
-    return [spec.name for spec in get_plugins().methods.all() if spec.package == "peftctl"]
+    packages = {"peftctl", *STANDARD}
+    return [spec.name for spec in get_plugins().methods.all() if spec.package in packages]
+
+
+def test_every_standard_method_is_covered():
+    packaged = {method for methods in STANDARD.values() for method in methods}
+    assert set(standard_methods()) == {"full", "freeze", *packaged}
 
 
 def hf_config(arch: Arch) -> LlamaConfig:
@@ -75,7 +83,7 @@ def real_count(name: str, options: dict[str, Any]) -> tuple[int, int | None]:
     return trained, config.trainable_estimate(arch)
 
 
-@pytest.mark.parametrize("name", builtin_methods())
+@pytest.mark.parametrize("name", standard_methods())
 def test_default_options_estimate_is_exact(name: str) -> None:
     trained, estimate = real_count(name, {})
     assert estimate == trained
@@ -148,7 +156,7 @@ def test_list_methods_shows_the_estimates(make_plugin_dist, cli):
     make_plugin_dist("peftctl-est", "0.1", {"est": "estimate_plugin"}, files)
     rows = {m["name"]: m["trainable"] for m in json.loads(cli("list-methods", "--json")[1])}
     assert rows["lora"] == 460_800 and rows["full"] == DEFAULT_ARCH.total_params()
-    assert all(isinstance(rows[name], int) for name in builtin_methods())
+    assert all(isinstance(rows[name], int) for name in standard_methods())
     assert rows["noconf"] is None and rows["broken"] is None  # listed, without a figure
     table = cli("list-methods", "--category", "additive")[1]
     cells = {

@@ -6,9 +6,9 @@ import contextlib
 
 import pytest
 import torch
+from peftctl_lora.config import LoraConfig
+from peftctl_lora.method import LoraMethod
 
-from peftctl.methods.lora.config import LoraConfig
-from peftctl.methods.lora.method import LoraMethod
 from peftctl.testing import make_method, tiny_llama
 from peftctl.training import packing
 from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches

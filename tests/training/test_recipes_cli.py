@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from peftctl_lora.config import LoraConfig
 
 from peftctl.config.recipe import build_recipe, dump_recipe, load_recipe
 from peftctl.errors import PeftctlError
-from peftctl.methods.lora.config import LoraConfig
 from peftctl.plugin_manager import get_plugins
 from peftctl.recipes.finder import recipe_index
 

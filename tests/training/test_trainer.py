@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 from accelerate import Accelerator
+from peftctl_lora.config import LoraConfig
+from peftctl_lora.method import LoraMethod
 from safetensors.torch import load_file
 
 from peftctl.config.sections import EvalConfig, TrainConfig
-from peftctl.methods.lora.config import LoraConfig
-from peftctl.methods.lora.method import LoraMethod
 from peftctl.testing import tiny_llama
 from peftctl.training import checkpoint as ckpt
 from peftctl.training.trainer import Trainer, TrainingDiverged

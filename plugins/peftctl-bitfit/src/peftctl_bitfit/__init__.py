@@ -4,4 +4,4 @@
 ``method`` the implementation, imported only when the method is used.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

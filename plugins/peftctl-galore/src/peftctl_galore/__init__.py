@@ -5,4 +5,4 @@ low rank inside the optimiser (galore-torch), so the optimiser state is small.
 ``optim`` builds the optimiser and ``method`` is the implementation.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -4,4 +4,4 @@
 ``quantize`` swaps linear layers for 4-bit ones and ``method`` is the implementation.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftctl.api import LoraConfig, PeftctlError
+from peftctl_lora import LoraConfig
+
+from peftctl.api import PeftctlError
 
 
 @dataclass(kw_only=True)

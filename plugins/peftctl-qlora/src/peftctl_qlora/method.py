@@ -12,9 +12,10 @@ from pathlib import Path
 
 import bitsandbytes as bnb
 from peft.tuners.lora import LoraLayer
+from peftctl_lora import LoraMethod
 from torch import nn
 
-from peftctl.api import LoraMethod, causal_lm
+from peftctl.api import causal_lm
 from peftctl_qlora.config import QLoraConfig
 from peftctl_qlora.quantize import dequantized, disable_cpu_repacking, quantize_linears
 

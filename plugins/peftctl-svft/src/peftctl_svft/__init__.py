@@ -5,4 +5,4 @@ sparse trainable M (Lingam et al., 2024).
 the adapted linear and ``method`` the implementation, imported only when the method is used.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,0 +1,50 @@
+"""Which package provides which method: the standard packages the core depends on and the
+optional ones published beside them. Torch-free; used to say what to install when a method
+or recipe is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+#: Installed with the core (``pip install peftctl``), one per method family.
+STANDARD: dict[str, tuple[str, ...]] = {
+    "peftctl-lora": ("lora", "dora", "loraplus", "pissa"),
+    "peftctl-prompt": ("prompt_tuning", "p_tuning", "mtp", "prefix_tuning", "p_tuning_v2"),
+    "peftctl-adalora": ("adalora",),
+    "peftctl-vera": ("vera",),
+    "peftctl-oft": ("oft",),
+    "peftctl-ia3": ("ia3",),
+    "peftctl-lntuning": ("lntuning",),
+}
+#: Published with the core, installed on demand (``pip install 'peftctl[all-methods]'``).
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "peftctl-adapters": ("double_seq_bn", "seq_bn", "par_bn"),
+    "peftctl-bitfit": ("bitfit",),
+    "peftctl-galore": ("galore",),
+    "peftctl-qlora": ("qlora",),
+    "peftctl-svft": ("svft",),
+}
+#: method name -> the package that provides it
+PACKAGE_OF: dict[str, str] = {
+    method: package
+    for packages in (STANDARD, OPTIONAL)
+    for package, methods in packages.items()
+    for method in methods
+}
+
+
+def missing_packages(installed: Container[str]) -> dict[str, str]:
+    """``{method: package}`` of every known method whose package is not in ``installed``."""
+    return {m: p for m, p in PACKAGE_OF.items() if p not in installed}
+
+
+def recipe_method(recipe: str, methods: Container[str]) -> str | None:
+    """The method of ``methods`` a recipe name ``<method>_<dataset>`` starts with (longest)."""
+    found = [m for m in PACKAGE_OF if m in methods and recipe.startswith(f"{m}_")]
+    return max(found, key=len, default=None)
+
+
+def not_installed(kind: str, name: str, package: str) -> str:
+    """The one-line message for a ``kind`` (method, recipe) whose ``package`` is missing."""
+    missing = f"comes from the package {package}, which is not installed"
+    return f"{kind} '{name}' {missing}: pip install {package}"

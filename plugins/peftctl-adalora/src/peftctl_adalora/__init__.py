@@ -1,0 +1,2 @@
+"""AdaLoRA for peftctl: ``plugin`` registers it, ``config`` holds its options (light),
+``method`` is the implementation (peft, imported only when used). Builds on peftctl-lora."""

@@ -1,0 +1,52 @@
+"""AdaLoRA through peft's ``AdaLoraConfig``; the rank allocator steps after every update."""
+
+from __future__ import annotations
+
+import peft
+import torch
+from peftctl_lora import LoraMethod
+from torch import nn
+
+from peftctl.api import causal_lm, peft_targets
+from peftctl_adalora.config import AdaLoraConfig
+
+
+class AdaLoraMethod(LoraMethod):
+    """Adaptive-budget LoRA: ``on_step`` calls peft's ``update_and_allocate``."""
+
+    config: AdaLoraConfig
+
+    def peft_config(self) -> peft.AdaLoraConfig:
+        cfg = self.config
+        return peft.AdaLoraConfig(
+            task_type="CAUSAL_LM",
+            target_r=cfg.r,
+            init_r=cfg.init_r,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules=peft_targets(cfg.target_modules),
+            bias=cfg.bias,
+            total_step=cfg.total_step,
+            tinit=cfg.tinit,
+            tfinal=cfg.tfinal,
+            deltaT=cfg.delta_t,
+            orth_reg_weight=cfg.orth_reg_weight,
+        )
+
+    def on_step(self, model: nn.Module, step: int) -> None:
+        peft_model = getattr(model, "module", model)
+        if causal_lm(peft_model).training:
+            peft_model.base_model.update_and_allocate(step)
+
+    def regularization(self, model: nn.Module) -> torch.Tensor | None:
+        """peft's orthogonality penalty on P and Q (its ``AdaLoraModel.forward`` adds it only
+        to a loss the model computes itself, which the trainer's sparse loss is not)."""
+        if self.config.orth_reg_weight == 0:
+            return None
+        norms = []
+        for name, param in model.named_parameters():
+            if param.requires_grad and ("lora_A" in name or "lora_B" in name):
+                cov = param @ param.T if "lora_A" in name else param.T @ param
+                eye = torch.eye(*cov.shape, dtype=cov.dtype, device=cov.device)
+                norms.append(torch.linalg.matrix_norm(cov - eye))
+        return self.config.orth_reg_weight * torch.stack(norms).mean() if norms else None

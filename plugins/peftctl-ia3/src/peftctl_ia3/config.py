@@ -1,0 +1,50 @@
+"""IA3's options (the recipe's ``method.*`` keys). No torch here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from peftctl.api import MethodConfig, PeftctlError
+
+if TYPE_CHECKING:
+    from peftctl.api import Arch
+
+
+@dataclass(kw_only=True)
+class Ia3Config(MethodConfig):
+    """Learned vectors rescaling keys, values and feed-forward activations (Liu et al., 2022)."""
+
+    name: str = field(default="ia3", metadata={"help": "Method name."})
+    target_modules: list[str] = field(
+        default_factory=lambda: ["k_proj", "v_proj", "down_proj"],
+        metadata={"help": "Module name suffixes whose activations are rescaled."},
+    )
+    feedforward_modules: list[str] = field(
+        default_factory=lambda: ["down_proj"],
+        metadata={
+            "help": "Which of target_modules are feed-forward (rescaled on their input, "
+            "not their output)."
+        },
+    )
+
+    def validate(self) -> None:
+        if not self.target_modules:
+            raise PeftctlError("method.target_modules is empty; name at least one module")
+        extra = sorted(set(self.feedforward_modules) - set(self.target_modules))
+        if extra:
+            raise PeftctlError(
+                f"method.feedforward_modules {extra} are not in method.target_modules; "
+                "add them there or remove them"
+            )
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.linear_shapes()
+        if any(name not in shapes for name in self.target_modules):
+            return None
+        feedforward = set(self.feedforward_modules)  # scaled on their input, others on output
+        per_layer = sum(
+            shapes[name][0 if name in feedforward else 1]
+            for name in dict.fromkeys(self.target_modules)
+        )
+        return arch.num_layers * per_layer

@@ -1,0 +1,24 @@
+"""Registers LN tuning and the recipes. No torch or peft here."""
+
+from __future__ import annotations
+
+from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="lntuning",
+            summary="Train only the normalisation layers (Zhao et al., 2024)",
+            category="selective",
+            impl="peftctl_lntuning.method:LnTuningMethod",
+            config="peftctl_lntuning.config:LnTuningConfig",
+            mergeable=True,
+        ),
+    ]
+
+
+@hookimpl
+def peftctl_recipe_dirs() -> list[str]:
+    return [str(plugin_recipe_dir(__file__))]

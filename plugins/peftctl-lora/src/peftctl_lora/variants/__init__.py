@@ -1,0 +1,1 @@
+"""LoRA variants: DoRA, LoRA+ and PiSSA (``config`` light, ``method`` peft-backed)."""

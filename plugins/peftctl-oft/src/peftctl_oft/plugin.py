@@ -1,0 +1,24 @@
+"""Registers OFT and the recipes. No torch or peft here."""
+
+from __future__ import annotations
+
+from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="oft",
+            summary="Orthogonal block rotations of the weights, block size 32 (Qiu et al., 2023)",
+            category="reparameterised",
+            impl="peftctl_oft.method:OftMethod",
+            config="peftctl_oft.config:OftConfig",
+            mergeable=True,
+        ),
+    ]
+
+
+@hookimpl
+def peftctl_recipe_dirs() -> list[str]:
+    return [str(plugin_recipe_dir(__file__))]

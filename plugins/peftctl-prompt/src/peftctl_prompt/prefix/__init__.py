@@ -1,0 +1,1 @@
+"""Key/value prefixes in every layer: prefix tuning and P-tuning v2."""

@@ -1,0 +1,119 @@
+"""Prefix tuning and P-tuning v2 through peft's ``PrefixTuningConfig``.
+
+The prefix reaches the model as a key/value cache (``past_key_values``): the sequence length
+does not change, but the decoder must be given the cache and a mask covering it.
+"""
+
+from __future__ import annotations
+
+import peft
+import torch
+from torch import nn
+
+from peftctl.api import PeftctlError, causal_lm
+from peftctl_prompt.prefix.config import PrefixTuningConfig, PTuningV2Config
+from peftctl_prompt.prompt_learning import PromptLearningMethod
+
+
+class PrefixMethod(PromptLearningMethod):
+    """Base of the key/value prefix methods; they cannot be merged."""
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        self.refuse_checkpointing(model)
+        return super().apply(model)
+
+    def parameter_groups(self, model: nn.Module, *, lr: float, weight_decay: float) -> list[dict]:
+        self.refuse_checkpointing(model)  # the trainer enables checkpointing before this call
+        return super().parameter_groups(model, lr=lr, weight_decay=weight_decay)
+
+    def refuse_checkpointing(self, model: nn.Module) -> None:
+        """Raise :class:`PeftctlError` when gradient checkpointing is on."""
+        if getattr(causal_lm(model), "is_gradient_checkpointing", False):
+            raise PeftctlError(
+                f"method '{self.config.name}' does not work with gradient checkpointing (its "
+                "prefix is a key/value cache); set train.gradient_checkpointing=false"
+            )
+
+    def hidden_states(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
+        peft_model = getattr(model, "module", model)
+        batch = input_ids.shape[0]
+        cache = peft_model.get_prompt(batch_size=batch)
+        n_virtual = self.config.num_virtual_tokens
+        mask = torch.cat([attention_mask.new_ones(batch, n_virtual), attention_mask], dim=1)
+        decoder = causal_lm(model).get_decoder()
+        out = decoder(input_ids=input_ids, attention_mask=mask, past_key_values=cache)
+        return out.last_hidden_state
+
+    def packed_hidden_states(self, model: nn.Module, input_ids, position_ids, layout):
+        """One prefix cache for the packed row: every token sees it, and the row's tokens sit
+        after it (positions from ``num_virtual_tokens``) as in a padded example."""
+        peft_model = getattr(model, "module", model)
+        cache = peft_model.get_prompt(batch_size=1)
+        decoder = causal_lm(model).get_decoder()
+        out = decoder(
+            input_ids=input_ids,
+            position_ids=position_ids + self.config.num_virtual_tokens,
+            past_key_values=cache,
+            packed_layout=layout,
+        )
+        return out.last_hidden_state
+
+
+class PrefixTuningMethod(PrefixMethod):
+    """Prefix tuning with an MLP reparameterisation."""
+
+    config: PrefixTuningConfig
+
+    def peft_config(self) -> peft.PrefixTuningConfig:
+        return peft.PrefixTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=self.config.num_virtual_tokens,
+            prefix_projection=True,
+            encoder_hidden_size=self.config.encoder_hidden_size,
+        )
+
+
+class PTuningV2Method(PrefixMethod):
+    """P-tuning v2: the per-layer prefixes are trained directly."""
+
+    config: PTuningV2Config
+
+    def peft_config(self) -> peft.PrefixTuningConfig:
+        return peft.PrefixTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=self.config.num_virtual_tokens,
+            prefix_projection=False,
+        )
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        peft_model = super().apply(model)
+        if self.config.init == "model":
+            encoder = peft_model.prompt_encoder[peft_model.active_adapter]
+            prefix = model_prefix(causal_lm(peft_model), self.config.num_virtual_tokens)
+            with torch.no_grad():
+                encoder.embedding.weight.copy_(prefix)
+        return peft_model
+
+
+def model_prefix(model: nn.Module, length: int, seed: int = 0) -> torch.Tensor:
+    """The keys and values ``model`` computes for ``length`` vocabulary tokens (drawn with
+    ``seed``), laid out as peft's prefix embedding: ``[length, layers * 2 * kv_width]``, a
+    layer's key then its value, heads in order."""
+    ids = torch.randint(
+        model.config.vocab_size, (1, length), generator=torch.Generator().manual_seed(seed)
+    )
+    device = next(model.parameters()).device
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            cache = model.get_decoder()(input_ids=ids.to(device), use_cache=True).past_key_values
+    finally:
+        model.train(training)
+    # each [1, kv_heads, length, head_dim] -> [length, kv_heads * head_dim]
+    states = [
+        t[0].transpose(0, 1).flatten(1)
+        for layer in cache.layers
+        for t in (layer.keys, layer.values)
+    ]
+    return torch.cat(states, dim=1)

@@ -1,0 +1,1 @@
+"""Soft prompts on the input: prompt tuning, P-tuning, multitask prompt tuning."""

@@ -1,0 +1,105 @@
+"""Prompt tuning, P-tuning and multitask prompt tuning through peft.
+
+peft prepends the virtual tokens to the input embeddings, so :meth:`hidden_states` runs the
+decoder on ``[prompt; tokens]`` and returns the states of the real tokens only.
+"""
+
+from __future__ import annotations
+
+import peft
+import torch
+from torch import nn
+
+from peftctl.api import causal_lm
+from peftctl_prompt.prompt.config import MtpConfig, PromptTuningConfig, PTuningConfig
+from peftctl_prompt.prompt_learning import PromptLearningMethod
+
+
+class InputPromptMethod(PromptLearningMethod):
+    """Base of the methods that prepend trained virtual tokens; they cannot be merged."""
+
+    def prompts(self, peft_model: nn.Module, batch_size: int, device: torch.device) -> torch.Tensor:
+        """The virtual token embeddings ``[batch, n_virtual, hidden]``."""
+        return peft_model.get_prompt(batch_size=batch_size)
+
+    def hidden_states(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
+        peft_model = getattr(model, "module", model)
+        batch = input_ids.shape[0]
+        embeds = peft_model.word_embeddings(input_ids)
+        prompts = self.prompts(peft_model, batch, input_ids.device).to(embeds.dtype)
+        n_virtual = prompts.shape[1]
+        inputs = torch.cat([prompts, embeds], dim=1)
+        mask = torch.cat([attention_mask.new_ones(batch, n_virtual), attention_mask], dim=1)
+        decoder = causal_lm(model).get_decoder()
+        hidden = decoder(inputs_embeds=inputs, attention_mask=mask).last_hidden_state
+        return hidden[:, n_virtual:]
+
+    def packed_hidden_states(self, model: nn.Module, input_ids, position_ids, layout):
+        """The prompt once in front of the packed row, at positions ``0..n-1`` as in every
+        padded example; the row's tokens move ``n`` positions on."""
+        peft_model = getattr(model, "module", model)
+        embeds = peft_model.word_embeddings(input_ids)
+        prompts = self.prompts(peft_model, 1, input_ids.device).to(embeds.dtype)
+        n_virtual = prompts.shape[1]
+        front = torch.arange(n_virtual, device=input_ids.device)[None]
+        decoder = causal_lm(model).get_decoder()
+        hidden = decoder(
+            inputs_embeds=torch.cat([prompts, embeds], dim=1),
+            position_ids=torch.cat([front, position_ids + n_virtual], dim=1),
+            use_cache=False,
+            packed_layout=layout.shifted(n_virtual),
+        ).last_hidden_state
+        return hidden[:, n_virtual:]
+
+
+class PromptTuningMethod(InputPromptMethod):
+    """Soft prompt tuning."""
+
+    config: PromptTuningConfig
+
+    def peft_config(self) -> peft.PromptTuningConfig:
+        init = {"random": "RANDOM", "sample_vocab": "SAMPLE_VOCAB"}[self.config.init]
+        return peft.PromptTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=self.config.num_virtual_tokens,
+            prompt_tuning_init=init,
+        )
+
+
+class PTuningMethod(InputPromptMethod):
+    """P-tuning: the prompt comes out of a trained MLP/LSTM encoder."""
+
+    config: PTuningConfig
+
+    def peft_config(self) -> peft.PromptEncoderConfig:
+        cfg = self.config
+        return peft.PromptEncoderConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=cfg.num_virtual_tokens,
+            encoder_reparameterization_type=cfg.encoder,
+            encoder_hidden_size=cfg.encoder_hidden_size,
+            encoder_dropout=cfg.encoder_dropout,
+        )
+
+
+class MtpMethod(InputPromptMethod):
+    """Multitask prompt tuning; every example is task 0 until datasets carry task ids."""
+
+    config: MtpConfig
+
+    def peft_config(self) -> peft.MultitaskPromptTuningConfig:
+        cfg = self.config
+        return peft.MultitaskPromptTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=cfg.num_virtual_tokens,
+            num_tasks=cfg.num_tasks,
+            num_ranks=cfg.num_ranks,
+            prompt_tuning_init="RANDOM",
+        )
+
+    def prompts(self, peft_model: nn.Module, batch_size: int, device: torch.device) -> torch.Tensor:
+        task_ids = torch.zeros(batch_size, dtype=torch.long, device=device)
+        return peft_model.get_prompt(batch_size=batch_size, task_ids=task_ids)
+
+    def generation_kwargs(self, batch_size: int) -> dict[str, torch.Tensor]:
+        return {"task_ids": torch.zeros(batch_size, dtype=torch.long)}

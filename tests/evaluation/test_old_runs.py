@@ -1,0 +1,54 @@
+"""Runs written by an older peftctl still evaluate, with the same predictions and scores.
+
+``tests/fixtures/old_runs/`` holds tiny runs that peftctl 0.2.0 trained and scored (before the
+PEFT methods moved into their own packages); ``tests/fixtures/make_old_runs.py`` wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+OLD_RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "old_runs"
+MODEL = OLD_RUNS / "tiny-model"
+METHODS = sorted(p.name for p in OLD_RUNS.iterdir() if (p / "run.json").is_file())
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def evaluate(cli, run: Path, out: Path, *options: str) -> tuple[dict, list[dict]]:
+    """``peftctl eval RUN`` on the fixture model (its recipe names it by a relative path)."""
+    code, _, err = cli("eval", str(run), f"model.name={MODEL}", "--quiet", "-o", str(out), *options)
+    assert code == 0, err
+    return json.loads((out / "metrics.json").read_text()), read_jsonl(out / "predictions.jsonl")
+
+
+def quality(summary: dict) -> dict[str, float]:
+    """The scores that depend on predictions only (PSCP also weighs measured memory)."""
+    return {name: v for name, v in summary["metrics"].items() if name != "pscp"}
+
+
+def test_every_standard_method_package_has_an_old_run():
+    assert len(METHODS) >= 9 and {"lora", "vera", "prompt_tuning", "prefix_tuning"} <= set(METHODS)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_an_old_run_evaluates_as_it_did(method, cli, tmp_path):
+    run = OLD_RUNS / method
+    for recorded_dir, options in ((run, ()), (run / "rank", ("--mode", "rank"))):
+        recorded = json.loads((recorded_dir / "metrics.json").read_text())
+        summary, rows = evaluate(cli, run, tmp_path / recorded["mode"], *options)
+        assert (summary["method"], summary["mode"]) == (method, recorded["mode"])
+        assert quality(summary) == pytest.approx(quality(recorded), abs=1e-6)
+        assert summary["trainable_params"] == recorded["trainable_params"]
+        assert summary["inference_cost"]["flops"] == recorded["inference_cost"]["flops"]
+        expected = read_jsonl(recorded_dir / "predictions.jsonl")
+        assert [r["id"] for r in rows] == [r["id"] for r in expected]
+        for got, old in zip(rows, expected, strict=True):
+            assert (got["output"], got["prediction"]) == (old["output"], old["prediction"])
+            if old["scores"] is not None:
+                assert got["scores"] == pytest.approx(old["scores"], abs=1e-4), got["id"]
