@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from peftctl.methods.base import causal_lm
+from peftctl.api import causal_lm
 from peftctl.testing import make_method, tiny_llama
 
 
