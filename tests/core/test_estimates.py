@@ -153,7 +153,7 @@ PROBE = """
 import sys
 from peftctl.cli import main
 main(["list-methods", "--json"])
-print("peftctl.methods.ia3.config" in sys.modules, file=sys.stderr)
+print("peftctl_ia3.config" in sys.modules, file=sys.stderr)
 """
 
 

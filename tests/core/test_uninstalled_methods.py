@@ -3,7 +3,6 @@ listing, and whatever needs them (a recipe, a run) names the package to install.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import sys
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from peftctl import plugin_manager
 from peftctl.methods.standard import STANDARD
 
 OLD_RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "old_runs"
@@ -24,14 +24,12 @@ def uninstall(monkeypatch) -> Callable[[str], None]:
     """``uninstall("peftctl-vera")``: the distribution's entry points and modules are gone, as
     after ``pip uninstall`` (for this test only)."""
     gone: set[str] = set()
-    entry_points = importlib.metadata.entry_points
+    entry_points = plugin_manager.entry_points
 
-    def installed_entry_points(**select):
-        found = entry_points(**select)
-        kept = [ep for ep in found if ep.dist is None or ep.dist.name not in gone]
-        return importlib.metadata.EntryPoints(kept)
+    def installed_entry_points(group: str):
+        return [ep for ep in entry_points(group) if ep.dist not in gone]
 
-    monkeypatch.setattr(importlib.metadata, "entry_points", installed_entry_points)
+    monkeypatch.setattr(plugin_manager, "entry_points", installed_entry_points)
 
     def remove(dist: str) -> None:
         gone.add(dist)
