@@ -6,6 +6,7 @@ Each method runs ``peftctl train <method>_sst2`` in its own process (so peak RSS
 with the same overrides; methods without a ``<method>_sst2`` recipe are skipped.
 
 Run: python benchmarks/methods_table.py [--steps 30] [--eval 200] [--methods lora,ia3]
+     [--train-only]   (cost columns only: no scoring, accuracy columns left empty)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 
-def train(method: str, out: Path, steps: int, n_eval: int, batch: int) -> dict:
+def train(method: str, out: Path, steps: int, n_eval: int, batch: int, score: bool) -> dict:
     """Run one method's recipe with the shared budget; its run card."""
     overrides = [
         f"output_dir={out}",
@@ -30,7 +31,7 @@ def train(method: str, out: Path, steps: int, n_eval: int, batch: int) -> dict:
         f"dataset.max_train_samples={steps * batch}",
         f"dataset.max_eval_samples={n_eval}",
         "dataset.cutoff_len=256",
-        "eval.after_train=true",
+        f"eval.after_train={str(score).lower()}",
         "eval.mode=rank",
     ]
     command = [sys.executable, "-m", "peftctl", "train", f"{method}_sst2", *overrides, "-q"]
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--eval", type=int, default=200, help="SST-2 validation examples")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--methods", default="", help="comma-separated; default: all")
+    parser.add_argument("--train-only", action="store_true", help="no scoring: cost columns")
     args = parser.parse_args()
 
     from peftctl.plugin_manager import get_plugins
@@ -61,27 +63,36 @@ def main() -> None:
 
     recipes = recipe_index()
     names = args.methods.split(",") if args.methods else get_plugins().methods.names()
-    header = "| method | trainable | s/step | tokens/s | peak RSS GB | acc rank | acc generate |"
+    header = (
+        "| method | trainable | s/step | tokens/s | peak RSS GB | acc rank | acc generate "
+        "| batching |"
+    )
     print(f"{args.steps} steps x batch {args.batch_size}, {args.eval} SST-2 validation rows")
-    print(header + "\n|" + "---|" * 7, flush=True)
+    print(header + "\n|" + "---|" * 8, flush=True)
     for name in names:
         if f"{name}_sst2" not in recipes:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / name
             try:
-                card = train(name, out, args.steps, args.eval, args.batch_size)
-                acc_generate = generate_accuracy(out)
+                score = not args.train_only
+                card = train(name, out, args.steps, args.eval, args.batch_size, score)
+                acc_generate = generate_accuracy(out) if score else None
             except (RuntimeError, subprocess.CalledProcessError) as error:
                 print(f"| {name} | failed: {error} |", flush=True)
                 continue
         training = card["training"]
+        accuracy = (
+            f"{card['evaluation']['metrics']['accuracy']:.3f} | {acc_generate:.3f}"
+            if acc_generate is not None
+            else " | "
+        )
         print(
             f"| {name} | {card['parameters']['trainable']:,} "
             f"| {training['train_seconds'] / max(training['steps'], 1):.2f} "
             f"| {training['tokens_per_second']:.0f} "
             f"| {card['memory']['peak_rss_bytes'] / 1e9:.2f} "
-            f"| {card['evaluation']['metrics']['accuracy']:.3f} | {acc_generate:.3f} |",
+            f"| {accuracy} | {training['batching']} |",
             flush=True,
         )
 
