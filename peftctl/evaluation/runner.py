@@ -113,14 +113,18 @@ def load_candidate(base: Any, candidate: Candidate, precision: str):
 
     assert candidate.method is not None
     method = get_plugins().methods.get(candidate.method.name).load()(candidate.method)
+    base_buffers = {id(buffer) for buffer in base.buffers()}  # e.g. rotary inv_freq: kept
     # loaded trainable, so the count is exactly what the method trains; then frozen
     model = load_adapter(method, base, candidate.adapter_dir, trainable=True)
     trainable = sum(p.numel() for _, p in method.trainable_parameters(model))
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    for param in model.parameters():
-        param.requires_grad_(False)
-        if param.is_floating_point() and param.dtype != dtype:
-            param.data = param.data.to(dtype)  # adapters saved in fp32 run in the base's dtype
+    # adapters saved in fp32 run in the base's dtype: their parameters and the buffers they
+    # bring (VeRA's shared projections)
+    adapter_buffers = [b for b in model.buffers() if id(b) not in base_buffers]
+    for tensor in [*model.parameters(), *adapter_buffers]:
+        tensor.requires_grad_(False)
+        if tensor.is_floating_point() and tensor.dtype != dtype:
+            tensor.data = tensor.data.to(dtype)
     return method, model.eval(), trainable
 
 

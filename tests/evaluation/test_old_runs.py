@@ -52,3 +52,13 @@ def test_an_old_run_evaluates_as_it_did(method, cli, tmp_path):
             assert (got["output"], got["prediction"]) == (old["output"], old["prediction"])
             if old["scores"] is not None:
                 assert got["scores"] == pytest.approx(old["scores"], abs=1e-4), got["id"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_an_old_run_evaluates_in_bf16(method, cli, tmp_path):
+    """Evaluation runs the adapter in the base's dtype, buffers it brings included (VeRA's
+    projections once met bf16 inputs in fp32: a dtype error)."""
+    summary, rows = evaluate(cli, OLD_RUNS / method, tmp_path, "--mode", "rank",
+                             "train.precision=bf16")  # fmt: skip
+    assert summary["precision"] == "bf16"
+    assert len(rows) == len(read_jsonl(OLD_RUNS / method / "rank" / "predictions.jsonl"))
