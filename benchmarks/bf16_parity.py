@@ -53,8 +53,7 @@ def lora_model(model_name: str, layout: str) -> tuple[nn.Module, object]:
             if type(module).__name__.endswith("RMSNorm"):
                 module.float()
     if "residual" in parts:
-        embeddings = model.get_input_embeddings()
-        embeddings.register_forward_hook(lambda _m, _args, out: out.float())
+        precision.keep_residual_fp32(model, "bf16")
     return model.eval(), method
 
 

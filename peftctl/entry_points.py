@@ -61,7 +61,7 @@ def _read_all(group: str) -> list[EntryPoint]:
     found: list[EntryPoint] = []
     for entry in sys.path:
         for folder in _metadata_folders(entry or "."):
-            key = _normalise(os.path.basename(folder).lower().rpartition(".")[0].partition("-")[0])
+            key = canonical_name(os.path.basename(folder).rpartition(".")[0].partition("-")[0])
             if key not in seen:
                 seen.add(key)
                 found += _read_dist(folder, group)
@@ -136,8 +136,9 @@ def _headers(text: str) -> dict[str, str]:
     return headers
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
+def canonical_name(name: str) -> str:
+    """A distribution name as packaging compares them (``Peftctl_Lora`` -> ``peftctl-lora``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _from_importlib(group: str) -> list[EntryPoint]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from peftctl import hookspecs
-from peftctl.entry_points import EntryPoint, entry_points
+from peftctl.entry_points import EntryPoint, canonical_name, entry_points
 from peftctl.errors import PeftctlError, unknown_name
 from peftctl.methods.standard import PACKAGE_OF, STANDARD, missing_packages, not_installed
 from peftctl.specs import DatasetSpec, MethodSpec, MetricSpec, Spec
@@ -247,10 +246,6 @@ class Plugins:
     def failures(self) -> list[PluginInfo]:
         return [info for info in self.infos if info.status == "failed"]
 
-    def recipe_dirs(self) -> list[Path]:
-        """Recipe directories of every working plugin, in discovery order."""
-        return [folder for folder, _ in self.recipe_sources()]
-
     def recipe_sources(self) -> list[tuple[Path, PluginInfo]]:
         """``(recipe directory, the plugin that returned it)``, in discovery order."""
         per_plugin = self._results.get("peftctl_recipe_dirs", {})
@@ -285,14 +280,10 @@ def _builtin_first(ep: EntryPoint) -> tuple[int, str]:
     clash then names the newcomer as the one to disable."""
     if ep.value.startswith("peftctl."):
         return (0, ep.name)
-    return (1 if _canonical(ep.dist) in _STANDARD_NAMES else 2, ep.name)
+    return (1 if canonical_name(ep.dist) in _STANDARD_NAMES else 2, ep.name)
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-_STANDARD_NAMES = frozenset(_canonical(name) for name in STANDARD)
+_STANDARD_NAMES = frozenset(canonical_name(name) for name in STANDARD)
 
 
 def _local_candidates(plugin_path: str) -> Iterator[_Candidate]:

@@ -211,5 +211,5 @@ def test_spec_load_failure_is_a_user_error():
 
 
 def test_recipe_dirs_include_the_core_recipes():
-    dirs = Plugins(environ={}).recipe_dirs()
+    dirs = [folder for folder, _ in Plugins(environ={}).recipe_sources()]
     assert any(d.name in {"recipes", "_recipes"} and d.is_dir() for d in dirs)

@@ -23,12 +23,8 @@ class InputPromptMethod(PromptLearningMethod):
         return peft_model.get_prompt(batch_size=batch_size)
 
     def hidden_states(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
-        peft_model = getattr(model, "module", model)
         batch = input_ids.shape[0]
-        embeds = peft_model.word_embeddings(input_ids)
-        prompts = self.prompts(peft_model, batch, input_ids.device).to(embeds.dtype)
-        n_virtual = prompts.shape[1]
-        inputs = torch.cat([prompts, embeds], dim=1)
+        inputs, n_virtual = self._prompted(model, input_ids, batch)
         mask = torch.cat([attention_mask.new_ones(batch, n_virtual), attention_mask], dim=1)
         decoder = causal_lm(model).get_decoder()
         hidden = decoder(inputs_embeds=inputs, attention_mask=mask).last_hidden_state
@@ -37,19 +33,24 @@ class InputPromptMethod(PromptLearningMethod):
     def packed_hidden_states(self, model: nn.Module, input_ids, position_ids, layout):
         """The prompt once in front of the packed row, at positions ``0..n-1`` as in every
         padded example; the row's tokens move ``n`` positions on."""
-        peft_model = getattr(model, "module", model)
-        embeds = peft_model.word_embeddings(input_ids)
-        prompts = self.prompts(peft_model, 1, input_ids.device).to(embeds.dtype)
-        n_virtual = prompts.shape[1]
+        inputs, n_virtual = self._prompted(model, input_ids, 1)
         front = torch.arange(n_virtual, device=input_ids.device)[None]
         decoder = causal_lm(model).get_decoder()
         hidden = decoder(
-            inputs_embeds=torch.cat([prompts, embeds], dim=1),
+            inputs_embeds=inputs,
             position_ids=torch.cat([front, position_ids + n_virtual], dim=1),
             use_cache=False,
             packed_layout=layout.shifted(n_virtual),
         ).last_hidden_state
         return hidden[:, n_virtual:]
+
+    def _prompted(self, model: nn.Module, input_ids, prompts_for: int) -> tuple[torch.Tensor, int]:
+        """``[prompt; token embeddings]`` (``prompts_for`` prompts: one per row) and the
+        prompt's length."""
+        peft_model = getattr(model, "module", model)
+        embeds = peft_model.word_embeddings(input_ids)
+        prompts = self.prompts(peft_model, prompts_for, input_ids.device).to(embeds.dtype)
+        return torch.cat([prompts, embeds], dim=1), prompts.shape[1]
 
 
 class PromptTuningMethod(InputPromptMethod):
