@@ -84,11 +84,29 @@ def is_finished(record: dict[str, Any]) -> bool:
     return record.get("status") == FINISHED
 
 
+def mode_views(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` with each cell scored in several eval modes split into one record per
+    mode, its dataset named ``"<dataset> (<mode>)"``: to the tables, each mode is a column of
+    its own, whose lr is chosen on that mode's eval score. Other records pass unchanged."""
+    views = []
+    for record in records:
+        modes = record.get("modes") or []
+        if len(modes) < 2:
+            views.append(record)
+            continue
+        scores = record.get("mode_scores") or {}
+        base = {k: v for k, v in record.items() if k != "mode_scores"}
+        for i, mode in enumerate(modes):
+            own = {} if i == 0 else scores.get(mode, {"eval": None, "test": None})
+            views.append({**base, **own, "modes": [mode], "dataset": f"{base['dataset']} ({mode})"})
+    return views
+
+
 def select_lr(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Copies of ``records`` with ``selected`` (the finished cell of its group with the best
-    eval score; ties go to the smaller lr) and ``group_complete`` (every cell of the group
-    finished)."""
-    records = list(records)
+    """Copies of ``records`` (:func:`mode_views`) with ``selected`` (the finished cell of its
+    group with the best eval score; ties go to the smaller lr) and ``group_complete`` (every
+    cell of the group finished)."""
+    records = mode_views(records)
     groups = _group(records, lambda r: (r.get("label"), r.get("dataset"), r.get("seed")))
     chosen: set[int] = set()
     complete: dict[tuple, bool] = {}

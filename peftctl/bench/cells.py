@@ -22,7 +22,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {"save_every": 50, "eval_every": 0}
 _UNHASHED = (("dataset", "data_dir"), ("output_dir",))
 
 
-IDENTITY_KEYS = ("id", "name", "label", "method", "dataset", "seed", "lr", "lr_swept")
+IDENTITY_KEYS = ("id", "name", "label", "method", "dataset", "seed", "lr", "lr_swept", "modes")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class Cell:
     lr: float
     lr_swept: bool  # the method lists several lrs: this cell competes for its (label, data, seed)
     recipe: RecipeConfig = field(compare=False, repr=False)
+    # Every eval mode the trained adapter is scored in; the first is the recipe's. Not part
+    # of the id: scoring in one more mode reuses the trained cell.
+    modes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -50,7 +53,7 @@ class Cell:
 
     def identity(self) -> dict[str, Any]:
         """What the state and result files say about the cell."""
-        return {key: getattr(self, key) for key in IDENTITY_KEYS}
+        return {key: _plain(getattr(self, key)) for key in IDENTITY_KEYS}
 
 
 def expand(spec: BenchSpec) -> list[Cell]:
@@ -69,6 +72,10 @@ def cell_recipe_data(
 ) -> dict[str, Any]:
     """The recipe mapping of one cell (see ``docs/bench.md``, "How a cell's recipe is made")."""
     base_method, base_lr = method_defaults(method.name, dataset.name)
+    evaluation = {**spec.eval, **dataset.eval, "after_train": True}
+    modes = eval_modes(spec, dataset)
+    if modes:
+        evaluation["mode"] = modes[0]
     train = {**TRAIN_DEFAULTS, **spec.train, **_budget(spec)}
     if base_lr is not None and "lr" not in spec.train:
         train["lr"] = base_lr
@@ -79,10 +86,26 @@ def cell_recipe_data(
         "method": {**base_method, **method.options, "name": method.name},
         "dataset": {**spec.dataset, **dataset.options, "name": dataset.name},
         "train": train,
-        "eval": {**spec.eval, **dataset.eval, "after_train": True},
+        "eval": evaluation,
         "seed": seed,
         "output_dir": "cell",
     }
+
+
+def eval_modes(spec: BenchSpec, dataset: DatasetEntry) -> tuple[str, ...]:
+    """The eval modes a dataset's cells are scored in: ``eval.mode`` of the dataset entry,
+    else of the spec, as a tuple (a list there scores every cell in each mode; the first
+    is the recipe's and selects the lr). Empty: the recipe's own mode."""
+    value = dataset.eval.get("mode", spec.eval.get("mode"))
+    if value is None:
+        return ()
+    modes = tuple(str(m) for m in value) if isinstance(value, (list, tuple)) else (str(value),)
+    where = "datasets[].eval.mode" if "mode" in dataset.eval else "eval.mode"
+    if not modes:
+        raise PeftctlError(f"{where}: list at least one mode, e.g. [rank, generate]")
+    if len(set(modes)) != len(modes):
+        raise PeftctlError(f"{where}: {list(modes)} repeats a mode; list each once")
+    return modes
 
 
 def method_defaults(method: str, dataset: str) -> tuple[dict[str, Any], float | None]:
@@ -137,8 +160,11 @@ def _cell(
 ) -> Cell:
     data = cell_recipe_data(spec, method, dataset, seed, lr)
     where = f"cell {method.label} x {dataset.name} (seed {seed})"
+    modes = eval_modes(spec, dataset)
     try:
         config = build_recipe(data)
+        for mode in modes[1:]:  # each further mode must suit the dataset too
+            build_recipe({**data, "eval": {**data["eval"], "mode": mode}})
     except PeftctlError as error:
         raise PeftctlError(f"{where}: {error}") from None
     return Cell(
@@ -150,7 +176,12 @@ def _cell(
         lr=config.train.lr,
         lr_swept=len(method.lrs) > 1,
         recipe=config,
+        modes=modes or (config.eval.mode,),
     )
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _budget(spec: BenchSpec) -> dict[str, int]:

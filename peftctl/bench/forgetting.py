@@ -41,29 +41,16 @@ def mean_cross_entropy(model: Any, tokenizer: Any, passages: list[str], extra: A
 
 
 def forgetting(config: Any, adapter_dir: Path) -> dict[str, Any]:
-    """Cross-entropy on the general text with and without the adapter of a finished run."""
-    import torch
+    """Cross-entropy on the general text with and without the adapter of a finished run,
+    loaded as ``peftctl eval`` loads it (same device, precision and adapter handling)."""
+    from peftctl.evaluation.runner import Candidate, inference_device, load_base, load_candidate
 
-    from peftctl.hardware import choose_precision
-    from peftctl.methods.base import load_adapter
-    from peftctl.models.loading import load_model, load_tokenizer
-    from peftctl.plugin_manager import get_plugins
-    from peftctl.training.precision import base_dtype
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    precision = choose_precision(config.train.precision, device)
-    remote = config.model.trust_remote_code
-    tokenizer = load_tokenizer(config.model.name, trust_remote_code=remote)
-    model = load_model(config.model.name, dtype=base_dtype(precision), trust_remote_code=remote)
-    model = model.to(device).eval()
+    device_type, precision = inference_device(config)
+    tokenizer, model = load_base(config, precision, device_type)
     passages = general_passages()
     base = mean_cross_entropy(model, tokenizer, passages)
-    method = get_plugins().methods.get(config.method.name).load()(config.method)
-    dtype = next(model.parameters()).dtype
-    adapted_model = load_adapter(method, model, adapter_dir, trainable=False).eval()
-    for param in adapted_model.parameters():  # adapters saved in fp32 run in the base's dtype
-        if param.is_floating_point() and param.dtype != dtype:
-            param.data = param.data.to(dtype)
+    candidate = Candidate("forgetting", adapter_dir.parent, adapter_dir, config.method)
+    method, adapted_model, _ = load_candidate(model, candidate, precision)
     adapted = mean_cross_entropy(adapted_model, tokenizer, passages, method.generation_kwargs)
     tokens = sum(len(tokenizer(p).input_ids[:512]) for p in passages)
     return {

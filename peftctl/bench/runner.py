@@ -60,7 +60,9 @@ def prepare(
         if not recipe.is_file():
             write_text_atomic(recipe, dump_recipe(cell.recipe, f"peftctl bench run {source}"))
         state = bench.state_path(cell.name)
-        if not state.is_file():
+        if state.is_file():  # the same cell in a later spec: its modes, lr_swept may differ
+            set_state(state, **cell.identity())
+        else:
             set_state(state, **cell.identity(), status="missing")
 
 
@@ -116,9 +118,16 @@ def _cells_to_run(bench: BenchDir, cells: list[Cell]) -> list[str]:
                 f"cell {cell.name} is being run by process {pid}; wait for that `bench run` "
                 "to end (or stop it) before starting another on the same --output-dir"
             )
-        if status != "finished":
+        if status != "finished" or _unscored_modes(bench, cell):
             todo.append(cell.name)
     return todo
+
+
+def _unscored_modes(bench: BenchDir, cell: Cell) -> list[str]:
+    """The modes of ``cell`` its result lacks (a finished cell then only scores them)."""
+    result = read_json(bench.result_path(cell.name)) or {}
+    scored = {(result.get("eval") or {}).get("mode"), *(result.get("mode_scores") or {})}
+    return [mode for mode in cell.modes if mode not in scored]
 
 
 def _detail(bench: BenchDir, name: str, status: str) -> str:

@@ -22,6 +22,7 @@ from peftctl.errors import PeftctlError
 RUN_CARD = "run.json"
 METRICS = "metrics.json"
 TEST_DIR = "test"
+MODES_DIR = "modes"
 
 
 def run_cell(bench: BenchDir, name: str) -> dict[str, Any]:
@@ -37,12 +38,21 @@ def run_cell(bench: BenchDir, name: str) -> dict[str, Any]:
     eval_summary = _score(config, run_dir, "eval")
     test_is_eval = same_split(config)
     test_summary = eval_summary if test_is_eval else _score(config, run_dir, "test")
-    from peftctl.bench.forgetting import forgetting
+    state = bench.read_state(name)
+    extra = {m: _mode_scores(config, run_dir, m, test_is_eval) for m in state.get("modes", [])[1:]}
+    earlier = read_json(bench.result_path(name)) or {}  # a finished cell scored in a new mode
+    lost = earlier.get("forgetting")
+    if lost is None:
+        from peftctl.bench.forgetting import forgetting
 
-    lost = forgetting(config, run_dir / "adapter")
-    identity = {k: v for k, v in bench.read_state(name).items() if k in IDENTITY_KEYS}
+        lost = forgetting(config, run_dir / "adapter")
+    identity = {k: v for k, v in state.items() if k in IDENTITY_KEYS}
     record = result_record(identity, run_dir, eval_summary, test_summary, test_is_eval, lost)
-    record["cell_seconds"] = round(time.perf_counter() - started, 2)
+    if extra:
+        record["mode_scores"] = extra
+    record["peak_rss_bytes"] = max(record["peak_rss_bytes"], earlier.get("peak_rss_bytes") or 0)
+    spent = time.perf_counter() - started + (earlier.get("cell_seconds") or 0.0)
+    record["cell_seconds"] = round(spent, 2)
     from peftctl.atomic import write_json_atomic
 
     write_json_atomic(bench.result_path(name), record)
@@ -74,16 +84,32 @@ def _train(config: Any, run_dir: Path) -> None:
     run_training(config, quiet=True)
 
 
-def _score(config: Any, run_dir: Path, split: str) -> dict[str, Any]:
-    """``metrics.json`` of the run on ``split`` (eval: the run's own; test: ``test/``)."""
-    out = run_dir if split == "eval" else run_dir / TEST_DIR
+def _mode_scores(config: Any, run_dir: Path, mode: str, test_is_eval: bool) -> dict[str, Any]:
+    """The cell's scores in a further eval ``mode`` (kept in ``modes/<mode>/``)."""
+    eval_summary = _score(config, run_dir, "eval", mode)
+    test_summary = eval_summary if test_is_eval else _score(config, run_dir, "test", mode)
+    return {
+        "primary_metric": eval_summary["primary_metric"],
+        "eval": _split_scores(eval_summary),
+        "test": _split_scores(test_summary),
+        "pscp": eval_summary["metrics"].get("pscp"),
+    }
+
+
+def _score(config: Any, run_dir: Path, split: str, mode: str | None = None) -> dict[str, Any]:
+    """``metrics.json`` of the run on ``split`` (eval: the run's own; test: ``test/``), in
+    the recipe's eval mode or in ``mode`` (then under ``modes/<mode>/``)."""
+    base = run_dir if mode is None else run_dir / MODES_DIR / mode
+    out = base if split == "eval" else base / TEST_DIR
     found = read_json(out / METRICS)
-    if found is not None and found.get("split") == split:
+    if found is not None and found.get("split") == split and mode in (None, found.get("mode")):
         return found
     from peftctl.evaluation.runner import evaluate
     from peftctl.evaluation.targets import run_dir_target
 
     overrides = [f"output_dir={run_dir}", f"eval.split={split}"]
+    if mode is not None:
+        overrides.append(f"eval.mode={mode}")
     run_config, candidates = run_dir_target(str(run_dir), overrides, output_dir=str(out))
     return evaluate(run_config, candidates, quiet=True)[0].summary
 

@@ -145,6 +145,31 @@ def test_an_interrupted_cell_resumes_from_its_checkpoint(finished_bench):
     assert again.returncode == 0 and "done: 0 finished, 0 failed, 1 already done" in again.stdout
 
 
+def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(tmp_path, tiny_model_dir):
+    spec = write_spec(tmp_path, tiny_model_dir, methods=["lora"])
+    out = tmp_path / "out"
+    assert bench("run", str(spec), "-o", str(out), "-q").returncode == 0
+    (before,) = cell_records(BenchDir(out))
+    log = Path(before["run_dir"]) / "log.jsonl"
+    trained = log.read_text()
+    both = ["eval.mode=[rank,generate]"]
+    again = bench("run", str(spec), *both, "-o", str(out), "-q")
+    assert again.returncode == 0, again.stderr
+    assert "done: 1 finished, 0 failed, 0 already done" in again.stdout
+    (after,) = cell_records(BenchDir(out))
+    assert log.read_text() == trained and after["eval"] == before["eval"]  # not retrained
+    generate = after["mode_scores"]["generate"]
+    assert generate["eval"]["mode"] == "generate" and generate["eval"]["examples"] == 8
+    assert (Path(after["run_dir"]) / "modes" / "generate" / "metrics.json").is_file()
+    assert after["forgetting"] == before["forgetting"]
+    assert after["cell_seconds"] > before["cell_seconds"]
+    with (out / "summary.csv").open() as handle:
+        datasets = [row["dataset"] for row in csv.DictReader(handle)]
+    assert datasets == ["sst2 (rank)", "sst2 (generate)"]
+    last = bench("run", str(spec), *both, "-o", str(out), "-q")
+    assert "done: 0 finished, 0 failed, 1 already done" in last.stdout
+
+
 def test_plan_estimates_each_cell_from_a_cached_probe(tmp_path, tiny_model_dir):
     spec = write_spec(tmp_path, tiny_model_dir, methods=["lora"], seeds=[0, 1])
     out = tmp_path / "out"

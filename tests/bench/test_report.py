@@ -120,6 +120,37 @@ def test_lr_selection_reports_the_test_score_of_the_best_eval_cell():
     assert row.lrs == (1e-3,)
 
 
+def with_modes(rec: dict, generate_eval: float, generate_test: float) -> dict:
+    """``rec`` scored in rank (its own scores) and generate mode."""
+    def split(score: float, name: str) -> dict:
+        return {"metrics": {"accuracy": score}, "split": name, "mode": "generate"}
+
+    scores = {"primary_metric": "accuracy", "pscp": 0.4,
+              "eval": split(generate_eval, "eval"), "test": split(generate_test, "test")}  # fmt: skip
+    return {**rec, "modes": ["rank", "generate"], "mode_scores": {"generate": scores}}
+
+
+def test_each_mode_of_a_cell_is_a_column_with_its_own_lr_choice():
+    records = [
+        with_modes(record(lr=1e-3, eval_score=0.9, test_score=0.85), 0.5, 0.45),
+        with_modes(record(lr=1e-2, eval_score=0.7, test_score=0.65), 0.8, 0.75),
+        record(label="ia3", dataset="cola", eval_score=0.6),  # one mode: unchanged
+    ]
+    rows = {row.dataset: row for row in summarise(records)}
+    assert set(rows) == {"sst2 (rank)", "sst2 (generate)", "cola"}
+    assert rows["sst2 (rank)"].mean == pytest.approx(0.85) and rows["sst2 (rank)"].lrs == (1e-3,)
+    generate = rows["sst2 (generate)"]
+    assert generate.mean == pytest.approx(0.75) and generate.lrs == (1e-2,)
+    assert generate.pscp == pytest.approx(0.4) and generate.train_seconds == 10.0
+    assert summarise(select_lr(records)) == summarise(records)  # views are views once
+
+
+def test_a_cell_not_yet_scored_in_a_mode_is_a_missing_score_there():
+    pending = {**record(), "modes": ["rank", "generate"]}
+    rows = {row.dataset: row for row in summarise([pending])}
+    assert rows["sst2 (rank)"].n == 1 and rows["sst2 (generate)"].n == 0
+
+
 def test_lr_tie_goes_to_the_smaller_lr():
     records = [record(lr=3e-3, eval_score=0.8), record(lr=1e-3, eval_score=0.8)]
     assert [r["selected"] for r in select_lr(records)] == [False, True]

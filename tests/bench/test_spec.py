@@ -41,6 +41,10 @@ def spec_file(tmp_path, **changes):
         ({"datasets": ["sst3"]}, "unknown dataset 'sst3'"),
         ({"datasets": ["svamp"], "eval": {"mode": "rank"}}, "rank needs a classification"),
         ({"dataset": {"max_eval_samples": 0}}, "dataset.max_eval_samples=0 is out of range"),
+        ({"eval": {"mode": []}}, "eval.mode: list at least one mode"),
+        ({"eval": {"mode": ["rank", "rank"]}}, "eval.mode: ['rank', 'rank'] repeats a mode"),
+        ({"eval": {"mode": ["rank", "greedy"]}}, "eval.mode"),
+        ({"datasets": ["svamp"], "eval": {"mode": ["generate", "rank"]}}, "rank needs a class"),
         ({"modle": "x"}, "unknown key 'modle' (did you mean 'model'?)"),
     ],
 )
@@ -115,6 +119,19 @@ def test_per_dataset_keys_reach_only_that_dataset():
     sst2, svamp = expand(spec)
     assert sst2.recipe.eval.mode == "rank" and sst2.recipe.dataset.split_from is None
     assert svamp.recipe.eval.mode == "generate" and svamp.recipe.dataset.split_from == "test"
+
+
+def test_a_list_of_modes_scores_each_cell_in_every_mode_and_trains_it_once():
+    one = expand(build_spec({**BASE, "eval": {"mode": "rank"}}))
+    (both,) = expand(build_spec({**BASE, "eval": {"mode": ["rank", "generate"]}}))
+    assert both.modes == ("rank", "generate") and both.recipe.eval.mode == "rank"
+    assert both.id == one[0].id  # a further mode reuses the trained cell
+    assert both.identity()["modes"] == ["rank", "generate"]
+    (plain,) = expand(build_spec(BASE))
+    assert plain.modes == (plain.recipe.eval.mode,)
+    spec = {**BASE, "datasets": [{"name": "sst2", "eval": {"mode": ["generate", "rank"]}}]}
+    (override,) = expand(build_spec({**spec, "eval": {"mode": "rank"}}))
+    assert override.modes == ("generate", "rank")  # the dataset's own list wins
 
 
 def test_shipped_specs_validate(cli):

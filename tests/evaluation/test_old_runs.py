@@ -62,3 +62,18 @@ def test_an_old_run_evaluates_in_bf16(method, cli, tmp_path):
                              "train.precision=bf16")  # fmt: skip
     assert summary["precision"] == "bf16"
     assert len(rows) == len(read_jsonl(OLD_RUNS / method / "rank" / "predictions.jsonl"))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("method", METHODS)
+def test_the_bench_measures_forgetting_of_every_method(method, precision):
+    """The bench's forgetting loads an adapter as eval does (AdaLoRA loaded frozen once had
+    no trainable adapter name for peft's forward; VeRA's fp32 buffers met bf16 inputs)."""
+    from peftctl.bench.forgetting import forgetting
+    from peftctl.config.recipe import load_recipe
+
+    run = OLD_RUNS / method
+    config = load_recipe(run / "recipe.yaml", [f"model.name={MODEL}", f"train.precision={precision}"])
+    lost = forgetting(config, run / "adapter")
+    assert lost["base_loss"] > 0 and lost["adapted_loss"] > 0
+    assert lost["increase"] == pytest.approx(lost["adapted_loss"] - lost["base_loss"], abs=1e-4)
