@@ -52,6 +52,8 @@ def probe_key(cell: Cell) -> str:
     plain = typed.to_plain(cell.recipe)
     for section, key in _COST_FREE:
         (plain[section] if section else plain).pop(key, None)
+    if len(cell.modes) > 1:  # each further mode is scored too
+        plain["modes"] = list(cell.modes)
     text = json.dumps(plain, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -127,7 +129,10 @@ def cell_estimate(cell: Cell, probe: dict[str, Any]) -> tuple[int, float]:
     per_step = train.batch_size * train.grad_accum
     steps = train.max_steps or train.epochs * math.ceil(rows / per_step)
     examples = min(cell.recipe.dataset.max_eval_samples or probe["eval_rows"], probe["eval_rows"])
-    scoring = examples * probe["splits_scored"] / max(probe["eval_examples_per_second"], 1e-9)
+    per_example = probe.get("scoring_seconds_per_example")
+    if per_example is None:  # a probe cached by peftctl 0.3.0
+        per_example = probe["splits_scored"] / max(probe["eval_examples_per_second"], 1e-9)
+    scoring = examples * per_example
     return steps, probe["fixed_seconds"] + steps * probe["step_seconds"] + scoring
 
 
@@ -161,7 +166,10 @@ def _save_probe(bench: BenchDir, key: str, probes: BenchDir, name: str) -> None:
         write_json_atomic(_probe_path(bench, key), {"error": error})
         return
     step = _step_seconds(probes.run_dir(name) / "log.jsonl")
-    splits = [result["eval"]] if result["test_is_eval"] else [result["eval"], result["test"]]
+    per_mode = [result, *(result.get("mode_scores") or {}).values()]
+    splits = [r["eval"] for r in per_mode]
+    if not result["test_is_eval"]:
+        splits += [r["test"] for r in per_mode]
     scoring = sum(s["examples"] / max(s["examples_per_second"], 1e-9) for s in splits)
     data = result.get("data") or {}
     probe = {
@@ -169,6 +177,7 @@ def _save_probe(bench: BenchDir, key: str, probes: BenchDir, name: str) -> None:
         "fixed_seconds": max(result["cell_seconds"] - result["steps"] * step - scoring, 0.0),
         "eval_examples_per_second": result["eval"]["examples_per_second"],
         "splits_scored": len(splits),
+        "scoring_seconds_per_example": scoring / max(result["eval"]["examples"], 1),
         "peak_rss_bytes": result["peak_rss_bytes"],
         "train_rows": _full_rows(data.get("train")),
         "eval_rows": _full_rows(data.get("eval")),

@@ -182,6 +182,14 @@ def test_plan_estimates_each_cell_from_a_cached_probe(tmp_path, tiny_model_dir):
     again = bench("plan", str(spec), "-o", str(out), "budget.max_steps=200")
     assert again.returncode == 0 and "probing" not in again.stdout  # cached
     assert "estimate" in again.stdout and "for 2 cells" in again.stdout
+    both = bench("plan", str(spec), "-o", str(out), "--json", "eval.mode=[rank,generate]")
+    assert both.returncode == 0, both.stderr
+    probes = [json.loads(p.read_text()) for p in (out / "probes").glob("*.json")]
+    assert len(probes) == 2  # a further mode is probed: it costs scoring time
+    rank_only, with_generate = sorted(probes, key=lambda p: p["splits_scored"])
+    assert with_generate["splits_scored"] == 2 * rank_only["splits_scored"]
+    assert with_generate["scoring_seconds_per_example"] > rank_only["scoring_seconds_per_example"]
+    assert json.loads(both.stdout)[0]["est. minutes"] >= rows[0]["est. minutes"]
 
 
 def test_progress_eta_is_measured_cell_time_times_cells_left_over_parallel():

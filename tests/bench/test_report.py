@@ -122,11 +122,12 @@ def test_lr_selection_reports_the_test_score_of_the_best_eval_cell():
 
 def with_modes(rec: dict, generate_eval: float, generate_test: float) -> dict:
     """``rec`` scored in rank (its own scores) and generate mode."""
+
     def split(score: float, name: str) -> dict:
         return {"metrics": {"accuracy": score}, "split": name, "mode": "generate"}
 
-    scores = {"primary_metric": "accuracy", "pscp": 0.4,
-              "eval": split(generate_eval, "eval"), "test": split(generate_test, "test")}  # fmt: skip
+    scores = {"primary_metric": "accuracy", "pscp": 0.4, "eval": split(generate_eval, "eval"),
+              "test": split(generate_test, "test")}  # fmt: skip
     return {**rec, "modes": ["rank", "generate"], "mode_scores": {"generate": scores}}
 
 

@@ -73,7 +73,9 @@ def test_the_bench_measures_forgetting_of_every_method(method, precision):
     from peftctl.config.recipe import load_recipe
 
     run = OLD_RUNS / method
-    config = load_recipe(run / "recipe.yaml", [f"model.name={MODEL}", f"train.precision={precision}"])
+    config = load_recipe(
+        run / "recipe.yaml", [f"model.name={MODEL}", f"train.precision={precision}"]
+    )
     lost = forgetting(config, run / "adapter")
     assert lost["base_loss"] > 0 and lost["adapted_loss"] > 0
     assert lost["increase"] == pytest.approx(lost["adapted_loss"] - lost["base_loss"], abs=1e-4)
