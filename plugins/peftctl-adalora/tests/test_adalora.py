@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import pytest
@@ -35,6 +36,25 @@ class TestAdaLora(MethodContract):
         for a, b in zip(grads(ours), theirs, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
         assert (method.regularization(model) is None) == (weight == 0)
+
+    def test_a_pruned_adapter_saves_and_loads_without_peft_warnings(self, tmp_path) -> None:
+        """After the budget is allocated, peft warns on save about ranks pruned to zero and on
+        load about its own ``rank_pattern`` keys: nothing a user can act on. The logits
+        still round-trip."""
+        self.method_options = {"total_step": 6, "tinit": 0, "tfinal": 1, "delta_t": 1, "r": 1}
+        method, model = self.applied()
+        for step in range(1, 7):
+            self.train_step(method, model, step)
+        assert model.peft_config["default"].rank_pattern  # the allocator ran
+        batch = random_batch(seed=9)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            method.save(model, tmp_path / "adapter")
+            loaded_method, loaded = self.reloaded(tmp_path / "adapter", trainable=False)
+        assert [str(w.message)[:60] for w in caught] == []
+        torch.testing.assert_close(
+            self.logits(loaded_method, loaded, batch), self.logits(method, model, batch)
+        )
 
 
 def test_recipe_is_shipped_and_valid():

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
 import peft
 import torch
 from peftctl_lora import LoraMethod
@@ -9,6 +14,22 @@ from torch import nn
 
 from peftctl.api import causal_lm, peft_targets
 from peftctl_adalora.config import AdaLoraConfig
+
+# What peft says of every AdaLoRA adapter whose budget was allocated, and no user can act on:
+# on save, modules pruned to rank 0 hold empty tensors (correct: they add nothing); on load,
+# its generic check does not know AdaLoRA's ``rank_pattern`` keys (which peft itself applies).
+PEFT_NOISE = (
+    r"Adapter '.*': \d+ LoRA tensor\(s\) have invalid shape",
+    r"The following rank_pattern keys did not match any targeted module",
+)
+
+
+@contextlib.contextmanager
+def _quiet_peft() -> Iterator[None]:
+    with warnings.catch_warnings():
+        for message in PEFT_NOISE:
+            warnings.filterwarnings("ignore", message=message)
+        yield
 
 
 class AdaLoraMethod(LoraMethod):
@@ -32,6 +53,14 @@ class AdaLoraMethod(LoraMethod):
             deltaT=cfg.delta_t,
             orth_reg_weight=cfg.orth_reg_weight,
         )
+
+    def save(self, model: nn.Module, adapter_dir: Path) -> None:
+        with _quiet_peft():
+            super().save(model, adapter_dir)
+
+    def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
+        with _quiet_peft():
+            return super().load(model, adapter_dir, trainable=trainable)
 
     def on_step(self, model: nn.Module, step: int) -> None:
         peft_model = getattr(model, "module", model)
