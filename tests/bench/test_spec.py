@@ -139,6 +139,8 @@ def test_shipped_specs_validate(cli):
     assert code == 0 and "quick" in out and "pf-table2" in out
     code, out, _ = cli("bench", "validate", "quick", "seeds=[0]")
     assert code == 0 and "2 cells" in out
+    code, out, _ = cli("bench", "validate", "methods-sst2")
+    assert code == 0 and "23 cells (23 methods" in out
 
 
 def test_validate_names_the_bad_key_in_one_line(cli):
