@@ -1,7 +1,7 @@
 """The method table of ``docs/methods.md``, from a finished ``peftctl bench run methods-sst2``.
 
 Each method's row: its tuned lr, trainable parameters, SST-2 validation accuracy in rank and
-generate mode, s/step, tokens/s and peak RSS, and whether both accuracies clear the bar
+generate mode, s/step, tokens/s and the training's peak RSS, and whether both accuracies clear the bar
 (zero-shot + 15 points). The table is written between the ``methods-table`` markers of the
 doc; ``--check`` exits 1 when a method misses the bar or has no score.
 
@@ -59,8 +59,8 @@ def method_results(records: list[dict[str, Any]]) -> list[MethodResult]:
 def markdown_table(results: list[MethodResult], bar: dict[str, float]) -> str:
     """The table, one row per method, with a line saying how it was measured."""
     lines = [
-        "| method | lr | trainable | rank acc | generate acc | s/step | tokens/s | peak RSS "
-        "| clears the bar |",
+        "| method | lr | trainable | rank acc | generate acc | s/step | tokens/s "
+        "| training peak RSS | clears the bar |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
@@ -74,7 +74,9 @@ def markdown_table(results: list[MethodResult], bar: dict[str, float]) -> str:
             *(_percent(result.accuracy(mode)) for mode in MODES),
             f"{cell['train_seconds'] / steps:.2f}" if steps else "—",
             f"{cell['tokens_per_second']:.0f}" if cell.get("tokens_per_second") else "—",
-            f"{cell['peak_rss_bytes'] / 2**30:.2f} GiB" if cell.get("peak_rss_bytes") else "—",
+            f"{cell['train_peak_rss_bytes'] / 2**30:.2f} GiB"
+            if cell.get("train_peak_rss_bytes")
+            else "—",
             "yes" if result.clears(bar) else "**no**",
         ]
         lines.append("| " + " | ".join(row) + " |")

@@ -38,7 +38,7 @@ def test_each_method_gets_its_best_cell_per_mode_and_the_bar_verdict(methods_doc
     table = methods_doc.markdown_table(list(results.values()), bar)
     lora, vera, ia3 = table.splitlines()[2:]
     assert lora.startswith("| `lora` | 0.001 / 0.01 | 1,000 | 0.850 | 0.750 | 3.33 |")
-    assert lora.endswith("| yes |") and vera.endswith("| **no** |")
+    assert lora.endswith("| 500 | 1.77 GiB | yes |") and vera.endswith("| **no** |")
     assert "| — | — |" in ia3
 
 
