@@ -209,7 +209,9 @@ def summary_markdown(
 
 
 def count_line(records: Sequence[dict[str, Any]]) -> str:
-    """``"4 finished, 1 failed, 1 missing of 6 cells."`` (other states listed when present)."""
+    """``"4 finished, 1 failed, 1 missing of 6 cells."`` (other states listed when present);
+    a cell scored in several modes counts once."""
+    records = list({r.get("name", id(r)): r for r in records}.values())
     counts = Counter(r.get("status") or "missing" for r in records)
     shown = ["finished", "failed", "missing"]
     shown += sorted(status for status in counts if status not in shown)

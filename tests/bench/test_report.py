@@ -146,6 +146,14 @@ def test_each_mode_of_a_cell_is_a_column_with_its_own_lr_choice():
     assert summarise(select_lr(records)) == summarise(records)  # views are views once
 
 
+def test_the_count_line_counts_a_cell_scored_in_two_modes_once():
+    from peftctl.bench.report import count_line
+
+    records = [with_modes(record(lr=lr), 0.5, 0.5) for lr in (1e-3, 1e-2)]
+    records.append({**record(lr=0.1, status="failed"), "modes": ["rank", "generate"]})
+    assert count_line(select_lr(records)) == "2 finished, 1 failed, 0 missing of 3 cells."
+
+
 def test_a_cell_not_yet_scored_in_a_mode_is_a_missing_score_there():
     pending = {**record(), "modes": ["rank", "generate"]}
     rows = {row.dataset: row for row in summarise([pending])}
