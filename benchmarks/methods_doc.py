@@ -1,8 +1,8 @@
 """The method table of ``docs/methods.md``, from a finished ``peftctl bench run methods-sst2``.
 
 Each method's row: its tuned lr, trainable parameters, SST-2 validation accuracy in rank and
-generate mode, s/step, tokens/s and the training's peak RSS, and whether both accuracies clear the bar
-(zero-shot + 15 points). The table is written between the ``methods-table`` markers of the
+generate mode, s/step, tokens/s and the training's peak RSS, and whether both accuracies clear
+the bar (zero-shot + 15 points). The table is written between the ``methods-table`` markers of the
 doc; ``--check`` exits 1 when a method misses the bar or has no score.
 
 Run: peftctl bench run methods-sst2 && python benchmarks/methods_doc.py runs/bench/methods-sst2
