@@ -56,6 +56,19 @@ class TestAdaLora(MethodContract):
             self.logits(loaded_method, loaded, batch), self.logits(method, model, batch)
         )
 
+    def test_ranknum_stays_frozen_on_a_bf16_base(self, tmp_path) -> None:
+        """peft re-wraps ``ranknum`` as a trainable parameter when it moves the adapter to a
+        bf16 base; it must stay a constant (not trained, not saved)."""
+        method = self.make_method()
+        model = method.apply(self.base_model().to(torch.bfloat16))
+        trainable = [name for name, _ in method.trainable_parameters(model)]
+        assert trainable and not [name for name in trainable if "ranknum" in name]
+        method.save(model, tmp_path / "adapter")
+        loaded = method.load(
+            self.base_model().to(torch.bfloat16), tmp_path / "adapter", trainable=True
+        )
+        assert not [n for n, p in loaded.named_parameters() if p.requires_grad and "ranknum" in n]
+
 
 def test_recipe_is_shipped_and_valid():
     recipe = shipped_recipe("adalora_sst2")

@@ -54,13 +54,16 @@ class AdaLoraMethod(LoraMethod):
             orth_reg_weight=cfg.orth_reg_weight,
         )
 
+    def apply(self, model: nn.Module) -> nn.Module:
+        return _freeze_ranknum(super().apply(model))
+
     def save(self, model: nn.Module, adapter_dir: Path) -> None:
         with _quiet_peft():
             super().save(model, adapter_dir)
 
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         with _quiet_peft():
-            return super().load(model, adapter_dir, trainable=trainable)
+            return _freeze_ranknum(super().load(model, adapter_dir, trainable=trainable))
 
     def on_step(self, model: nn.Module, step: int) -> None:
         peft_model = getattr(model, "module", model)
@@ -79,3 +82,13 @@ class AdaLoraMethod(LoraMethod):
                 eye = torch.eye(*cov.shape, dtype=cov.dtype, device=cov.device)
                 norms.append(torch.linalg.matrix_norm(cov - eye))
         return self.config.orth_reg_weight * torch.stack(norms).mean() if norms else None
+
+
+def _freeze_ranknum(model: nn.Module) -> nn.Module:
+    """peft's ``ranknum`` (the rank the update is divided by) is a constant, but moving an
+    adapter to a bf16 base re-wraps it as a trainable ``nn.Parameter``: the optimiser would
+    then change it, and it is not saved, so the evaluated model would differ from the trained."""
+    for name, param in model.named_parameters():
+        if ".ranknum." in name:
+            param.requires_grad_(False)
+    return model
