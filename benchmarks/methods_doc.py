@@ -19,6 +19,7 @@ from typing import Any
 
 from peftctl.bench.aggregate import select_lr
 from peftctl.bench.store import BenchDir, cell_records
+from peftctl.config.recipe import read_yaml
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "methods.md"
 START, END = "<!-- methods-table: start -->", "<!-- methods-table: end -->"
@@ -93,8 +94,10 @@ def provenance(records: list[dict[str, Any]]) -> str:
     versions = cell.get("versions") or {}
     libraries = ", ".join(f"{k} {versions[k]}" for k in ("torch", "peft") if k in versions)
     evaluated = (cell.get("eval") or {}).get("examples")
+    recipe = read_yaml(Path(cell["run_dir"]) / "recipe.yaml") if cell.get("run_dir") else {}
+    batch = (recipe.get("train") or {}).get("batch_size", "?")
     return (
-        f"{cell.get('steps')} steps of batch 8, {evaluated} SST-2 validation sentences; "
+        f"{cell.get('steps')} steps of batch {batch}, {evaluated} SST-2 validation sentences; "
         f"{cpu}, {hardware.get('threads')} threads, precision {cell.get('precision')}; "
         f"{libraries}. Bar: rank >= {ZERO_SHOT['rank'] + MARGIN:.3f} and generate >= "
         f"{ZERO_SHOT['generate'] + MARGIN:.3f} (zero-shot + 15 points)."
