@@ -20,6 +20,7 @@ from typing import Any
 from peftctl.bench.aggregate import select_lr
 from peftctl.bench.store import BenchDir, cell_records
 from peftctl.config.recipe import read_yaml
+from peftctl.errors import PeftctlError
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "methods.md"
 START, END = "<!-- methods-table: start -->", "<!-- methods-table: end -->"
@@ -118,18 +119,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, default=DOC)
     parser.add_argument("--check", action="store_true", help="exit 1 when a row misses the bar")
     args = parser.parse_args(argv)
-    records = cell_records(BenchDir(Path(args.bench_dir)))
+    try:
+        records = cell_records(BenchDir(Path(args.bench_dir)))
+        doc = args.doc.read_text(encoding="utf-8")
+    except PeftctlError as error:
+        return _fail(str(error))
+    except OSError as error:
+        return _fail(f"cannot read {args.doc} ({error.strerror}); pass --doc docs/methods.md")
     if not records:
-        raise SystemExit(f"error: {args.bench_dir} holds no bench; run the spec first")
+        return _fail(f"{args.bench_dir} holds no cells; run `peftctl bench run methods-sst2`")
     bar = {mode: ZERO_SHOT[mode] + MARGIN for mode in MODES}
     results = method_results(records)
     table = f"{markdown_table(results, bar)}\n\n{provenance(records)}"
-    args.doc.write_text(replace_section(args.doc.read_text(), table))
+    try:
+        args.doc.write_text(replace_section(doc, table), encoding="utf-8")
+    except SystemExit as error:  # the doc has no markers
+        return _fail(str(error).removeprefix("error: "))
     print(table)
     short = [r.label for r in results if not r.clears(bar)]
     if short:
         print(f"below the bar: {', '.join(short)}", file=sys.stderr)
     return 1 if short and args.check else 0
+
+
+def _fail(message: str) -> int:
+    """A user mistake: one line on stderr, exit code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def _percent(value: float | None) -> str:

@@ -61,3 +61,21 @@ def test_the_shipped_doc_has_the_markers_and_a_row_per_method_of_the_spec(method
     for method in spec["methods"]:
         assert f"| `{method}` |" in section, method
     assert spec["eval"]["mode"] == ["rank", "generate"]
+
+
+def test_careless_inputs_are_one_line_errors_and_leave_the_doc_alone(methods_doc, tmp_path, capsys):
+    doc = tmp_path / "methods.md"
+    doc.write_text("# no markers\n")
+    bench = tmp_path / "bench"
+    (bench / "state").mkdir(parents=True)
+    (bench / "bench.json").write_text('{"cells": [{"name": "lora-x", "label": "lora"}]}')
+    cases = [
+        ([str(tmp_path / "nope"), "--doc", str(doc)], "is not a bench directory"),
+        ([str(bench), "--doc", str(tmp_path / "missing.md")], "cannot read"),
+        ([str(bench), "--doc", str(doc)], "not found in the doc; add the markers"),
+    ]
+    for argv, message in cases:
+        assert methods_doc.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    assert doc.read_text() == "# no markers\n"
