@@ -36,6 +36,12 @@ from peftctl.methods.targets import (
     target_linears,
 )
 from peftctl.models.arch import DEFAULT_ARCH, Arch
+from peftctl.models.transformers_compat import (
+    cache_kwargs,
+    enable_checkpointing,
+    is_checkpointing,
+    returned_cache,
+)
 from peftctl.recipes.finder import plugin_recipe_dir
 from peftctl.specs import METHOD_CATEGORIES, TASK_TYPES, DatasetSpec, MethodSpec, MetricSpec
 
@@ -66,13 +72,17 @@ __all__ = [
     "Rendered",
     "Targets",
     "__version__",
+    "cache_kwargs",
     "causal_lm",
+    "enable_checkpointing",
     "hookimpl",
     "is_all_linear",
+    "is_checkpointing",
     "load_adapter_dir",
     "matches",
     "peft_targets",
     "plugin_recipe_dir",
+    "returned_cache",
     "save_adapter_dir",
     "target_linears",
     "write_dir_atomically",

@@ -19,6 +19,14 @@ NOISE = {
 }
 
 
+#: (category, message start) of Python warnings dropped everywhere
+WARNINGS = (
+    # transformers >= 5.24 renamed the property; peft 0.21 still reads the old name whenever it
+    # wraps a model (every run)
+    (FutureWarning, "`is_gradient_checkpointing` is deprecated"),
+)
+
+
 class _DropMessages(logging.Filter):
     def __init__(self, starts: tuple[str, ...]) -> None:
         super().__init__()
@@ -30,6 +38,11 @@ class _DropMessages(logging.Filter):
 
 def silence_library_noise() -> None:
     """Install the filters (idempotent)."""
+    import re
+    import warnings
+
+    for category, start in WARNINGS:
+        warnings.filterwarnings("ignore", message=re.escape(start), category=category)
     for name, starts in NOISE.items():
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropMessages) for f in logger.filters):

@@ -46,11 +46,18 @@ TINY_LLAMA = dict(
 def tiny_llama(seed: int = 0, **overrides: Any) -> nn.Module:
     """A randomly initialised Llama of :data:`TINY_LLAMA`'s shapes (``overrides`` change
     them, e.g. ``hidden_size=128``), in eval mode; the same ``seed`` gives the same model."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    return tiny_model("llama", seed, **overrides)
+
+
+def tiny_model(model_type: str, seed: int = 0, **overrides: Any) -> nn.Module:
+    """A randomly initialised causal LM of a Llama-shaped family (``model_type`` as in a
+    transformers config: ``mistral``, ``qwen2``, ``gemma2``, ...) with :data:`TINY_LLAMA`'s
+    shapes and ``overrides``, in eval mode; the same ``seed`` gives the same model."""
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(LlamaConfig(**{**TINY_LLAMA, **overrides}))
-    return model.eval()
+    config = AutoConfig.for_model(model_type, **{**TINY_LLAMA, **overrides})
+    return AutoModelForCausalLM.from_config(config).eval()
 
 
 def random_batch(seed: int = 0, batch: int = 3, length: int = 12) -> dict[str, torch.Tensor]:

@@ -15,6 +15,7 @@ import torch
 
 from peftctl.evaluation.generation import left_pad, length_sorted_batches
 from peftctl.methods.base import causal_lm
+from peftctl.models.transformers_compat import cache_kwargs, returned_cache
 
 #: ``hidden_states(input_ids, attention_mask) -> [batch, seq, hidden]`` of the real tokens.
 HiddenStates = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -90,7 +91,7 @@ def _score_with_shared_prompt(model, prompts, candidates, pad_token_id) -> torch
     if cand_ids.shape[1] == 1:
         return total.cpu()
 
-    cache = out.past_key_values
+    cache = returned_cache(out)
     cache.batch_repeat_interleave(n_cands)  # [B*K] rows, prompt b repeated K times
     ids = cand_ids[:, :-1].repeat(n_prompts, 1)  # feed all but the last candidate token
     step_mask = cand_mask[:, :-1].repeat(n_prompts, 1)
@@ -98,8 +99,9 @@ def _score_with_shared_prompt(model, prompts, candidates, pad_token_id) -> torch
     start = prompt_mask.sum(dim=1).repeat_interleave(n_cands)  # real prompt lengths
     positions = start[:, None] + torch.arange(ids.shape[1], device=device)[None, :]
     hidden = decoder(
-        input_ids=ids, attention_mask=full_mask, position_ids=positions, past_key_values=cache
-    ).last_hidden_state
+        input_ids=ids, attention_mask=full_mask, position_ids=positions,
+        **cache_kwargs(decoder, cache),
+    ).last_hidden_state  # fmt: skip
     logp = _head(model, hidden)
     targets = cand_ids[:, 1:].repeat(n_prompts, 1)
     picked = logp.gather(-1, targets[..., None]).squeeze(-1) * cand_mask[:, 1:].repeat(n_prompts, 1)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from gguf import MODEL_ARCH, GGUFWriter, RopeScalingType, get_tensor_name_map
+from gguf import GGUFWriter, RopeScalingType
 
 from peftctl.errors import PeftctlError
+from peftctl.models import gguf_llama
 
 ARCH = "llama"
 ROPE_TYPES = (None, "linear", "llama3")
@@ -53,7 +54,7 @@ def add_hparams(writer: GGUFWriter, config: Any) -> None:
     writer.add_feed_forward_length(config.intermediate_size)
     writer.add_head_count(heads)
     writer.add_head_count_kv(config.num_key_value_heads or heads)
-    writer.add_rope_freq_base(float(config.rope_theta))
+    writer.add_rope_freq_base(float(rope_parameters(config)["rope_theta"]))
     writer.add_layer_norm_rms_eps(float(config.rms_norm_eps))
     writer.add_rope_dimension_count(head_dim)
     if head_dim != config.hidden_size // heads:
@@ -61,7 +62,7 @@ def add_hparams(writer: GGUFWriter, config: Any) -> None:
         writer.add_value_length(head_dim)
     if _rope_type(config) == "linear":
         writer.add_rope_scaling_type(RopeScalingType.LINEAR)
-        writer.add_rope_scaling_factor(float(config.rope_scaling["factor"]))
+        writer.add_rope_scaling_factor(float(rope_parameters(config)["factor"]))
 
 
 def extra_tensors(config: Any) -> dict[str, np.ndarray]:
@@ -70,46 +71,35 @@ def extra_tensors(config: Any) -> dict[str, np.ndarray]:
     frequency by: the default frequencies over the scaled ones, as transformers computes them."""
     if _rope_type(config) != "llama3":
         return {}
+    import torch
     from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 
-    plain, _ = ROPE_INIT_FUNCTIONS["default"](config, "cpu")
+    dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    theta = float(rope_parameters(config)["rope_theta"])
+    plain = 1.0 / theta ** (torch.arange(0, dim, 2, dtype=torch.float) / dim)
     scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
     return {ROPE_FREQS: (plain / scaled).float().numpy()}
+
+
+def rope_parameters(config: Any) -> dict[str, Any]:
+    """``rope_theta`` and the scaling keys: transformers 5's ``rope_parameters``, or 4.x's
+    ``rope_theta`` and ``rope_scaling`` attributes."""
+    parameters = getattr(config, "rope_parameters", None)
+    if parameters:
+        return dict(parameters)
+    return {"rope_theta": config.rope_theta, **(getattr(config, "rope_scaling", None) or {})}
 
 
 def gguf_tensor_name(hf_name: str, num_layers: int) -> str:
     """llama.cpp's name for the HF tensor ``hf_name`` (``model.layers.3.mlp.up_proj.weight``
     -> ``blk.3.ffn_up.weight``), from gguf's own name table."""
-    name = get_tensor_name_map(MODEL_ARCH.LLAMA, num_layers).get_name(
-        hf_name, try_suffixes=(".weight", ".bias")
-    )
+    name = gguf_llama.tensor_name(hf_name, num_layers)
     if name is None:
         raise PeftctlError(f"tensor '{hf_name}' has no llama.cpp name; " + CONVERT_HINT)
     return name
 
 
-def to_llamacpp_rows(gguf_name: str, rows: np.ndarray, config: Any) -> np.ndarray:
-    """``rows`` (a weight, or a LoRA B matrix: output rows first) reordered for llama.cpp:
-    q and k rows go from HF's rotate-half layout to llama.cpp's interleaved pairs."""
-    heads = config.num_attention_heads
-    if ".attn_q." in gguf_name:
-        return permute_rows(rows, heads)
-    if ".attn_k." in gguf_name:
-        return permute_rows(rows, config.num_key_value_heads or heads)
-    return rows
-
-
-def permute_rows(weights: np.ndarray, n_head: int) -> np.ndarray:
-    """convert_hf_to_gguf.py's ``LlamaModel.permute``: per head, rows ``[x0..x(d/2-1),
-    y0..y(d/2-1)]`` become ``[x0, y0, x1, y1, ...]``."""
-    shape = weights.shape
-    per_head = weights.reshape(n_head, 2, shape[0] // n_head // 2, *shape[1:])
-    return per_head.swapaxes(1, 2).reshape(shape)
-
-
 def _rope_type(config: Any) -> str | None:
-    scaling = getattr(config, "rope_scaling", None)
-    if not scaling:
-        return None
-    kind = scaling.get("rope_type", scaling.get("type"))
+    parameters = rope_parameters(config)
+    kind = parameters.get("rope_type", parameters.get("type"))
     return None if kind == "default" else kind

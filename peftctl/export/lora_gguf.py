@@ -16,6 +16,7 @@ from peftctl.errors import PeftctlError
 from peftctl.export import llama_arch
 from peftctl.export.gguf_writer import PendingTensor, storage_type, write_gguf
 from peftctl.export.plan import ExportPlan, read_adapter_config
+from peftctl.models import gguf_llama
 
 WEIGHTS = "adapter_model.safetensors"
 ADVICE = "train the run again, or restore the file from a copy"
@@ -101,7 +102,7 @@ def _pair(
 
     def b_values() -> np.ndarray:
         rows = weights.get_tensor(b_key).float().numpy()
-        return llama_arch.to_llamacpp_rows(name, rows, config)
+        return gguf_llama.to_llamacpp_rows(name, rows, config)
 
     return [
         PendingTensor(f"{name}.lora_a", a_shape, storage_type(a_shape, quant), a_values),

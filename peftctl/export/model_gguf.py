@@ -12,6 +12,7 @@ from peftctl.export import llama_arch
 from peftctl.export.gguf_tokenizer import add_tokenizer
 from peftctl.export.gguf_writer import PendingTensor, storage_type, write_gguf
 from peftctl.export.plan import ExportPlan
+from peftctl.models import gguf_llama
 
 FILE_TYPES = {
     "f32": LlamaFileType.ALL_F32,
@@ -62,6 +63,6 @@ def pending_tensors(model: Any, quant: str) -> list[PendingTensor]:
 def _values(name: str, tensor: Any, config: Any) -> Any:
     def values() -> np.ndarray:
         rows = tensor.detach().float().numpy()
-        return llama_arch.to_llamacpp_rows(name, rows, config)
+        return gguf_llama.to_llamacpp_rows(name, rows, config)
 
     return values

@@ -1,8 +1,10 @@
 """The built-in default model: its GGUF converted once to a cached Hugging Face directory.
 
-transformers dequantises the Q4_1 GGUF (``gguf_file=``) but gets SmolLM2's special tokens wrong
-(eos becomes ``<|im_start|>`` and a BOS is prepended to every encoding); the cached copy carries
-a corrected tokenizer and matching model / generation config ids.
+The weights are dequantised by :mod:`peftctl.models.gguf_checkpoint` (an ordinary model that
+saves on every transformers version). The tokenizer comes from transformers' GGUF conversion,
+which on 4.57 gets SmolLM2's special tokens wrong (eos becomes ``<|im_start|>`` and a BOS is
+prepended to every encoding); the cached copy carries a corrected tokenizer and matching model /
+generation config ids.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import torch
 import transformers
 from tokenizers import Tokenizer, decoders, processors
 from transformers import (
-    AutoModelForCausalLM,
     AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -23,10 +24,11 @@ from transformers import (
 )
 
 from peftctl.models.cache import build_once, cache_key, cache_root, file_fingerprint
+from peftctl.models.gguf_checkpoint import read_llama_gguf
 from peftctl.models.names import DEFAULT_MODEL, default_gguf_path
 
 # Bump when the conversion below changes, so existing caches are rebuilt.
-CONVERSION_VERSION = "1"
+CONVERSION_VERSION = "2"
 
 # SmolLM2's special tokens (as in the hub's tokenizer_config.json), except padding: a real token
 # distinct from eos, so masking padding never masks the end-of-turn token the model must learn.
@@ -54,9 +56,7 @@ def convert_gguf(gguf: Path, out_dir: Path) -> None:
     """Write the dequantised model and the corrected tokenizer from ``gguf`` to ``out_dir``."""
     logger.info("converting %s once into the peftctl cache (about 15 s)", gguf.name)
     tokenizer = fix_tokenizer(AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name))
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
+    model = read_llama_gguf(gguf, dtype=torch.float32)
     fix_special_token_ids(model, tokenizer)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

@@ -13,10 +13,14 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 from peftctl.errors import PeftctlError
 from peftctl.models.names import check_model_name, is_default_model
 
+# transformers 5 draws a "Loading weights" bar for every load: noise in one-line error output
+# and in logs, for a load of seconds
+hf_logging.disable_progress_bar()
 T = TypeVar("T")
 
 

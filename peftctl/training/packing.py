@@ -11,7 +11,7 @@ Attention runs through :func:`packed_attention_forward`, registered with transfo
 ``peftctl_packed``: the prefix attends causally to itself, and each example, padded only
 inside attention, attends to the prefix and causally to itself. The loss and gradients equal
 those of the padded batch up to float rounding (tests compare them); the trainer checks that
-the model really honours the layout before it uses it (:func:`packing_matches`).
+the model really honours the layout before it uses it (:func:`packing_mismatch`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,14 @@ class SegmentLayout:
         return SegmentLayout(self.prefix + n, self.index + n, self.valid, self.eager)
 
     def attend(
-        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, *, scale, dropout
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        *,
+        scale: float | None,
+        dropout: float,
+        softcap: float | None = None,
     ) -> torch.Tensor:
         """Attention of a packed row: ``[1, heads, T, dim]`` in, ``[1, T, heads, dim]`` out.
 
@@ -74,12 +81,13 @@ class SegmentLayout:
             segment_k = torch.cat([key[:, :, :shared].expand(n, -1, -1, -1), segment_k], dim=2)
             segment_v = torch.cat([value[:, :, :shared].expand(n, -1, -1, -1), segment_v], dim=2)
             mask = _mask(segment_q.shape[2], shared, query.device)
-        out = _attention(segment_q, segment_k, segment_v, mask, scale, dropout, groups, self.eager)
+        kernel = _Kernel(scale, dropout, groups, self.eager, softcap)
+        out = kernel(segment_q, segment_k, segment_v, mask)
         out = out.transpose(1, 2)[self.valid]  # [tokens after the prefix, heads, dim]
         if self.prefix:
             q, k, v = query[:, :, : self.prefix], key[:, :, :shared], value[:, :, :shared]
             mask = _mask(self.prefix, cached, query.device) if cached else None
-            head = _attention(q, k, v, mask, scale, dropout, groups, self.eager)
+            head = kernel(q, k, v, mask)
             out = torch.cat([head.transpose(1, 2)[0], out])
         return out.unsqueeze(0)
 
@@ -95,21 +103,33 @@ def _mask(queries: int, shared: int, device: torch.device) -> torch.Tensor:
     return ((cols < shared) | (cols - shared <= rows))[None, None]
 
 
-def _attention(q, k, v, mask, scale, dropout, groups, eager) -> torch.Tensor:
-    """Causal (``mask`` None) or masked attention with ``groups`` query heads per KV head."""
-    if not eager:
-        return nn.functional.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=mask is None, scale=scale,
-            enable_gqa=groups > 1,
-        )  # fmt: skip
-    k, v = (t.repeat_interleave(groups, dim=1) for t in (k, v))
-    scores = torch.matmul(q, k.transpose(2, 3)) * (scale or q.shape[-1] ** -0.5)
-    if mask is None:
-        mask = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=q.device).tril()
-    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    weights = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-    weights = nn.functional.dropout(weights, p=dropout, training=dropout > 0)
-    return torch.matmul(weights, v)
+@dataclass
+class _Kernel:
+    """Causal (``mask`` None) or masked attention with ``groups`` query heads per KV head:
+    torch's fused SDPA, or ``eager`` matmuls with an fp32 softmax (and Gemma 2's ``softcap``)."""
+
+    scale: float | None
+    dropout: float
+    groups: int
+    eager: bool
+    softcap: float | None = None
+
+    def __call__(self, q, k, v, mask) -> torch.Tensor:
+        if not self.eager:
+            return nn.functional.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=self.dropout, is_causal=mask is None,
+                scale=self.scale, enable_gqa=self.groups > 1,
+            )  # fmt: skip
+        k, v = (t.repeat_interleave(self.groups, dim=1) for t in (k, v))
+        scores = torch.matmul(q, k.transpose(2, 3)) * (self.scale or q.shape[-1] ** -0.5)
+        if self.softcap:
+            scores = torch.tanh(scores / self.softcap) * self.softcap
+        if mask is None:
+            mask = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=q.device).tril()
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        weights = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        weights = nn.functional.dropout(weights, p=self.dropout, training=self.dropout > 0)
+        return torch.matmul(weights, v)
 
 
 def packed_attention_forward(
@@ -126,11 +146,40 @@ def packed_attention_forward(
     """transformers attention function (``config._attn_implementation = "peftctl_packed"``)."""
     if packed_layout is None:
         raise RuntimeError("peftctl's packed attention was called without a packed_layout")
-    asked = [name for name in ("sliding_window", "softcap", "s_aux") if kwargs.get(name)]
-    if asked or not getattr(module, "is_causal", True) or query.shape[0] != 1:
-        raise PackingUnsupported(f"packed attention cannot honour {asked or 'this module'}")
-    out = packed_layout.attend(query, key, value, scale=scaling, dropout=dropout)
+    _check_supported(module, query, key, packed_layout, kwargs)
+    out = packed_layout.attend(
+        query, key, value, scale=scaling, dropout=dropout, softcap=kwargs.get("softcap")
+    )
     return out, None
+
+
+def _check_supported(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    layout: SegmentLayout,
+    kwargs: dict[str, Any],
+) -> None:
+    """Raise :class:`PackingUnsupported`, saying why, for what the kernel cannot reproduce.
+
+    A sliding window at least as long as any example's context is no window at all (Mistral's
+    4096 on short examples); a shorter one, attention sinks and a non-causal module are
+    refused, and so is a softcap outside the eager kernel."""
+    window = kwargs.get("sliding_window")
+    context = key.shape[2] - query.shape[2] + layout.prefix + layout.index.shape[1]
+    if window and window < context:
+        raise PackingUnsupported(
+            f"the model's sliding_window={window} is shorter than an example's context "
+            f"({context} tokens)"
+        )
+    if kwargs.get("softcap") and not layout.eager:
+        raise PackingUnsupported("an attention softcap needs the eager attention")
+    if kwargs.get("s_aux") is not None:
+        raise PackingUnsupported("the packed attention has no attention sinks (s_aux)")
+    if not getattr(module, "is_causal", True):
+        raise PackingUnsupported(f"{type(module).__name__} is not causal attention")
+    if query.shape[0] != 1:
+        raise PackingUnsupported(f"a packed batch is one row, not {query.shape[0]}")
 
 
 def _register() -> None:
@@ -231,12 +280,16 @@ def _layout(prefix: int, lengths: list[int], multiple: int, eager: bool) -> Segm
 
 
 # -- using it ------------------------------------------------------------------------------
-def packable(model: nn.Module, method: Any) -> bool:
-    """Whether packing can apply: the method runs packed rows (the plain decoder, or its own
-    :meth:`~peftctl.methods.base.Method.packed_hidden_states`) and the model uses an attention
-    the kernel reproduces."""
+def packing_obstacle(model: nn.Module, method: Any) -> str | None:
+    """Why packing cannot apply, or None: the method must run packed rows (the plain decoder,
+    or its own :meth:`~peftctl.methods.base.Method.packed_hidden_states`) and the model must use
+    an attention the kernel reproduces."""
+    if not method.packs:
+        return "the method runs its own forward pass, which takes no packed rows"
     implementation = causal_lm(model).config._attn_implementation
-    return method.packs and implementation in PACKABLE
+    if implementation not in PACKABLE:
+        return f"the model's attention is '{implementation}', not one of {', '.join(PACKABLE)}"
+    return None
 
 
 def is_eager(model: nn.Module) -> bool:
@@ -263,16 +316,19 @@ def has_dropout(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules())
 
 
-def packing_matches(loss: Any, data: TokenData, pad_id: int, device: torch.device | str) -> bool:
-    """Whether ``loss`` (a :class:`~peftctl.training.loss.SparseLMLoss`) gets the same hidden
-    states from a packed batch of a few of ``data``'s examples as from the padded batch: the
-    model and method honour the packed layout. Runs in eval mode, without gradients."""
+def packing_mismatch(
+    loss: Any, data: TokenData, pad_id: int, device: torch.device | str
+) -> str | None:
+    """Why ``loss`` (a :class:`~peftctl.training.loss.SparseLMLoss`) cannot use packed
+    batches of ``data``, or None when it gets the same hidden states from a packed batch of a
+    few examples as from the padded batch: the model and method honour the packed layout.
+    Runs in eval mode, without gradients."""
     from peftctl.training.batching import collate
 
     labelled = (i for i in range(len(data)) if any(t != IGNORE_INDEX for t in data.labels[i][1:]))
     indices = [i for i, _ in zip(labelled, range(3), strict=False)]
     if not indices:
-        return False
+        return "no training example has a loss target"
     model, training = loss.model, loss.model.training
     model.eval()
     try:
@@ -282,12 +338,16 @@ def packing_matches(loss: Any, data: TokenData, pad_id: int, device: torch.devic
             batch = pack(data, indices, pad_id, eager=is_eager(model))
             with packed_attention(model):
                 got, _ = loss.target_states(**batch.inputs(device))
-    except PackingUnsupported:
-        return False
+    except PackingUnsupported as unsupported:
+        return str(unsupported)
     finally:
         model.train(training)
+    if got.shape != expected.shape:
+        return f"packed hidden states have shape {tuple(got.shape)}, padded {tuple(expected.shape)}"
     # fp32 states out of bf16 matmuls (autocast) round like bf16 ones
     low = expected.dtype != torch.float32 or torch.is_autocast_enabled(expected.device.type)
     tolerance = 5e-2 if low else 1e-3
     error = (got.float() - expected.float()).norm() / expected.float().norm().clamp_min(1e-12)
-    return got.shape == expected.shape and float(error) <= tolerance
+    if float(error) > tolerance:
+        return f"packed and padded hidden states differ (relative error {float(error):.2g})"
+    return None

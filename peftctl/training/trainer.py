@@ -23,6 +23,7 @@ from peftctl.config.sections import EvalConfig, TrainConfig
 from peftctl.errors import PeftctlError
 from peftctl.file_checks import damaged_files
 from peftctl.methods.base import Method, write_dir_atomically
+from peftctl.models.transformers_compat import enable_checkpointing
 from peftctl.training import checkpoint as ckpt
 from peftctl.training import packing
 from peftctl.training.batching import (
@@ -76,6 +77,7 @@ class TrainResult:
     adapter_step: int
     stopped_early: bool
     batching: str
+    batching_reason: str | None  # why packing was not used, when it was not
 
 
 class Trainer:
@@ -131,9 +133,7 @@ class Trainer:
         if self.cfg.gradient_checkpointing:
             from peftctl.methods.base import causal_lm
 
-            causal_lm(model).gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={"use_reentrant": False}
-            )
+            enable_checkpointing(causal_lm(model), use_reentrant=False)
         model.train()
         groups = self.method.parameter_groups(
             model, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
@@ -146,24 +146,27 @@ class Trainer:
             num_training_steps=self.total_steps,
         )
         loss = SparseLMLoss(model, self.method)
-        self.batching = self._choose_batching(loss)
+        self.batching, self.batching_reason = self._choose_batching(loss)
         self.loss_module, self.optimizer = self.acc.prepare(loss, optimizer)
         self.acc.register_for_checkpointing(self.scheduler)
         self.acc.register_save_state_pre_hook(self._save_trainable_hook)
         self.acc.register_load_state_pre_hook(self._load_trainable_hook)
         self.params = [p for group in groups for p in group["params"]]
 
-    def _choose_batching(self, loss: SparseLMLoss) -> str:
+    def _choose_batching(self, loss: SparseLMLoss) -> tuple[str, str | None]:
         """``shared-prefix`` or ``packed`` (see :mod:`peftctl.training.packing`) where the
-        method and model allow it and a check on a few examples agrees, else ``padded``."""
+        method and model allow it and a check on a few examples agrees, else ``padded`` and
+        the reason."""
         model = self._model
-        if not packing.packable(model, self.method):
-            return "padded"
-        with self.acc.autocast():
-            works = packing.packing_matches(loss, self.train_data, self.pad_id, self.acc.device)
-        if not works:
-            return "padded"
-        return "packed" if packing.has_dropout(model) else "shared-prefix"
+        reason = packing.packing_obstacle(model, self.method)
+        if reason is None:
+            with self.acc.autocast():
+                reason = packing.packing_mismatch(
+                    loss, self.train_data, self.pad_id, self.acc.device
+                )
+        if reason is not None:
+            return "padded", reason
+        return ("packed" if packing.has_dropout(model) else "shared-prefix"), None
 
     def _micro_batch(self, data: TokenData, indices: list[int]) -> tuple[dict, int, int]:
         """Loss-module inputs of the chosen examples (on the device), their tokens and
@@ -209,9 +212,10 @@ class Trainer:
             sink=self._track if self.cfg.report_to != "none" else None,
         )
         self.state.log = log.records
-        progress = Progress(
-            self.total_steps, self.state.step, quiet=self.quiet or not self.acc.is_main_process
-        )
+        quiet = self.quiet or not self.acc.is_main_process
+        if self.batching_reason and not quiet:
+            print(f"batching: padded, not packed: {self.batching_reason}")
+        progress = Progress(self.total_steps, self.state.step, quiet=quiet)
         last_loss = None
         try:
             at_start = self.eval_cfg.at_start and self.cfg.eval_every and self.state.step == 0
@@ -254,6 +258,7 @@ class Trainer:
             adapter_step=adapter_step,
             stopped_early=self.state.stopped_early,
             batching=self.batching,
+            batching_reason=self.batching_reason,
         )
 
     def _track(self, record: dict[str, Any]) -> None:

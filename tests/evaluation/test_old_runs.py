@@ -13,6 +13,9 @@ import pytest
 
 OLD_RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "old_runs"
 MODEL = OLD_RUNS / "tiny-model"
+#: The fixtures were scored on transformers 4.57, whose rotary embedding computes its angles as
+#: a matmul that FlopCounterMode counts (2 x head_dim/2 per position); 5.x multiplies.
+ROTARY_FLOPS_PER_POSITION = 2 * 8 // 2
 METHODS = sorted(p.name for p in OLD_RUNS.iterdir() if (p / "run.json").is_file())
 
 
@@ -45,7 +48,9 @@ def test_an_old_run_evaluates_as_it_did(method, cli, tmp_path):
         assert (summary["method"], summary["mode"]) == (method, recorded["mode"])
         assert quality(summary) == pytest.approx(quality(recorded), abs=1e-6)
         assert summary["trainable_params"] == recorded["trainable_params"]
-        assert summary["inference_cost"]["flops"] == recorded["inference_cost"]["flops"]
+        flops = recorded["inference_cost"]["flops"] - summary["inference_cost"]["flops"]
+        positions, rest = divmod(flops, ROTARY_FLOPS_PER_POSITION)
+        assert flops == 0 or (rest == 0 and 512 <= positions <= 512 + 16)  # + virtual tokens
         expected = read_jsonl(recorded_dir / "predictions.jsonl")
         assert [r["id"] for r in rows] == [r["id"] for r in expected]
         for got, old in zip(rows, expected, strict=True):

@@ -15,6 +15,7 @@ from peftctl.errors import PeftctlError
 from peftctl.export import llama_arch
 from peftctl.export.lora_gguf import llamacpp_alpha, lora_pairs
 from peftctl.export.plan import lora_problem
+from peftctl.models import gguf_llama
 
 
 def base_weights_llamacpp(model_dir: str) -> dict[str, np.ndarray]:
@@ -26,7 +27,7 @@ def base_weights_llamacpp(model_dir: str) -> dict[str, np.ndarray]:
     weights = {}
     for hf_name, tensor in model.state_dict().items():
         name = llama_arch.gguf_tensor_name(hf_name, layers)
-        weights[name] = llama_arch.to_llamacpp_rows(name, tensor.numpy(), model.config)
+        weights[name] = gguf_llama.to_llamacpp_rows(name, tensor.numpy(), model.config)
     return weights
 
 

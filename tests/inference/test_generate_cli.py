@@ -28,7 +28,7 @@ def expected_answer(model_dir: str, adapter_dir, prompt: str, *, raw: bool = Fal
         ids = tokenizer(prompt).input_ids
     else:
         messages = [{"role": "user", "content": prompt}]
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=False)
     ids = torch.tensor([ids])
     with torch.no_grad():
         out = model.generate(

@@ -112,7 +112,9 @@ def test_real_model_config_stops_at_im_end(real_model):
 @pytest.mark.slow
 def test_chat_prompt_generation_stops_at_im_end(real_model, real_tokenizer):
     messages = [{"role": "user", "content": "What is the capital of France?"}]
-    prompt = real_tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+    prompt = real_tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_dict=False
+    )
     assert prompt[-4:] == real_tokenizer("<|im_start|>assistant\n").input_ids
     limit = 64
     output = real_model.generate(torch.tensor([prompt]), max_new_tokens=limit, do_sample=False)

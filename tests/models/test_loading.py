@@ -61,7 +61,7 @@ def test_default_alias_loads_from_the_converted_cache(monkeypatch, tiny_model_di
 def test_unreachable_name_is_a_one_line_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read at import: patch the parsed flags too
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(transformers.utils.hub, "_is_offline_mode", True)
+    monkeypatch.setattr(transformers.utils.hub, "_is_offline_mode", True, raising=False)  # 4.57
     for load in (load_tokenizer, load_model):
         with pytest.raises(PeftctlError) as caught:
             load("nobody/no-such-model-xyz")

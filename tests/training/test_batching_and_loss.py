@@ -9,7 +9,7 @@ import torch
 from peftctl_lora.config import LoraConfig
 from peftctl_lora.method import LoraMethod
 
-from peftctl.testing import make_method, tiny_llama
+from peftctl.testing import make_method, tiny_llama, tiny_model
 from peftctl.training import packing
 from peftctl.training.batching import TokenData, collate, epoch_batches, sorted_batches
 from peftctl.training.loss import SparseLMLoss, dense_lm_loss
@@ -154,11 +154,12 @@ def test_the_packing_check_catches_a_model_that_ignores_the_layout(monkeypatch):
     model = method.apply(tiny_llama())
     loss = SparseLMLoss(model, method)
     data = prefixed_data(6)
-    assert packing.packable(model, method)
-    assert packing.packing_matches(loss, data, 0, "cpu")
+    assert packing.packing_obstacle(model, method) is None
+    assert packing.packing_mismatch(loss, data, 0, "cpu") is None
     # attention over the whole packed row: examples see each other
     monkeypatch.setattr(packing, "packed_attention", lambda model: contextlib.nullcontext())
-    assert not packing.packing_matches(loss, data, 0, "cpu")
+    reason = packing.packing_mismatch(loss, data, 0, "cpu")
+    assert reason.startswith("packed and padded hidden states differ (relative error")
     assert model.training  # left as it was
 
 
@@ -177,7 +178,7 @@ def test_prompt_methods_packed_equal_padded(name, attention, share_prefix, multi
     model = method.apply(model)
     loss = SparseLMLoss(model, method)
     data, indices = prefixed_data(6), list(range(6))
-    assert packing.packable(model, method)
+    assert packing.packing_obstacle(model, method) is None
     padded = _loss_and_grads(loss, model, collate(data, indices, pad_id=0))
     batch = pack(data, indices, 0, share_prefix=share_prefix, multiple=multiple,
                  eager=attention == "eager")  # fmt: skip
@@ -188,7 +189,7 @@ def test_prompt_methods_packed_equal_padded(name, attention, share_prefix, multi
     assert len(packed[2]) == len(padded[2]) > 0
     for a, b in zip(packed[2], padded[2], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
-    assert packing.packing_matches(loss, data, 0, "cpu")
+    assert packing.packing_mismatch(loss, data, 0, "cpu") is None
 
 
 def test_a_method_with_its_own_hidden_states_and_no_packed_path_is_not_packed():
@@ -199,7 +200,8 @@ def test_a_method_with_its_own_hidden_states_and_no_packed_path_is_not_packed():
             return super().hidden_states(model, input_ids.roll(1, dims=1), attention_mask)
 
     method = Shifted(lora.config)
-    assert not packing.packable(method.apply(tiny_llama()), method)
+    reason = packing.packing_obstacle(method.apply(tiny_llama()), method)
+    assert reason == "the method runs its own forward pass, which takes no packed rows"
 
 
 def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):
@@ -226,3 +228,55 @@ def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):
 
     assert batching(0.0) == "shared-prefix"
     assert batching(0.1) == "packed"
+
+
+@pytest.mark.parametrize(
+    ("model_type", "overrides"),
+    [
+        ("mistral", {"sliding_window": 4096}),  # a window longer than any row: no window
+        ("gemma2", {"sliding_window": 4096, "attn_logit_softcapping": 5.0}),  # eager, softcap
+        ("qwen3", {}),
+    ],
+)
+def test_other_families_pack_with_the_padded_loss_and_gradients(model_type, overrides):
+    model = tiny_model(model_type, head_dim=8, **overrides)
+    method = make_method("lora", init="gaussian", target_modules=["q_proj", "v_proj"])
+    model = method.apply(model)
+    loss = SparseLMLoss(model, method)
+    data, indices = prefixed_data(6), list(range(6))
+    assert packing.packing_obstacle(model, method) is None
+    padded = _loss_and_grads(loss, model, collate(data, indices, pad_id=0))
+    batch = pack(data, indices, 0, eager=packing.is_eager(model))
+    with packed_attention(model):
+        packed = _loss_and_grads(loss, model, batch.inputs("cpu"))
+    torch.testing.assert_close(packed[0], padded[0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(packed[2], padded[2], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert packing.packing_mismatch(loss, data, 0, "cpu") is None
+
+
+def test_a_sliding_window_shorter_than_an_example_is_padded_and_says_why(tmp_path, capsys):
+    from accelerate import Accelerator
+
+    from peftctl.config.sections import EvalConfig, TrainConfig
+    from peftctl.training.trainer import Trainer
+
+    method = make_method("lora", init="gaussian", target_modules=["q_proj", "v_proj"])
+    trainer = Trainer(
+        model=method.apply(tiny_model("mistral", sliding_window=4)),
+        method=method,
+        train=TrainConfig(max_steps=1, batch_size=4),
+        eval=EvalConfig(),
+        seed=0,
+        train_data=prefixed_data(8),
+        eval_data=None,
+        pad_id=0,
+        output_dir=tmp_path,
+        accelerator=Accelerator(cpu=True),
+    )
+    assert trainer.batching == "padded"
+    reason = trainer.batching_reason
+    assert reason.startswith("the model's sliding_window=4 is shorter than an example's context")
+    result = trainer.fit()
+    assert (result.batching, result.batching_reason) == ("padded", reason)
+    assert f"batching: padded, not packed: {reason}" in capsys.readouterr().out

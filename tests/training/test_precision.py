@@ -79,7 +79,7 @@ def test_bf16_token_losses_are_closer_to_fp32_than_with_a_bf16_stream():
 @pytest.mark.parametrize("precision", ["bf16", "fp32"])
 def test_packing_check_allows_bf16_rounding_only_under_autocast(monkeypatch, precision):
     from peftctl.training.batching import TokenData
-    from peftctl.training.packing import packing_matches
+    from peftctl.training.packing import packing_mismatch
 
     model = bf16_model() if precision == "bf16" else tiny_llama(seed=0)
     method = make_method("lora", r=4, target_modules=["q_proj", "v_proj"])
@@ -95,5 +95,5 @@ def test_packing_check_allows_bf16_rounding_only_under_autocast(monkeypatch, pre
         [[5, 6, 7, 8, 9], [5, 6, 10, 11]], [[-100, -100, 7, 8, 9], [-100, -100, 10, 11]]
     )
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        matches = packing_matches(loss, data, pad_id=0, device="cpu")
-    assert matches == (precision == "bf16")  # the states are fp32 either way
+        mismatch = packing_mismatch(loss, data, pad_id=0, device="cpu")
+    assert (mismatch is None) == (precision == "bf16")  # the states are fp32 either way

@@ -1,16 +1,19 @@
 """Prefix tuning and P-tuning v2 through peft's ``PrefixTuningConfig``.
 
-The prefix reaches the model as a key/value cache (``past_key_values``): the sequence length
-does not change, but the decoder must be given the cache and a mask covering it.
+The prefix reaches the model as a key/value cache (``cache``; ``past_key_values`` before
+transformers 5.24): the sequence length does not change, but the decoder must be given the
+cache and a mask covering it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import peft
 import torch
 from torch import nn
 
-from peftctl.api import PeftctlError, causal_lm
+from peftctl.api import PeftctlError, cache_kwargs, causal_lm, is_checkpointing, returned_cache
 from peftctl_prompt.prefix.config import PrefixTuningConfig, PTuningV2Config
 from peftctl_prompt.prompt_learning import PromptLearningMethod
 
@@ -20,7 +23,10 @@ class PrefixMethod(PromptLearningMethod):
 
     def apply(self, model: nn.Module) -> nn.Module:
         self.refuse_checkpointing(model)
-        return super().apply(model)
+        return generation_sees_the_prefix(super().apply(model))
+
+    def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
+        return generation_sees_the_prefix(super().load(model, adapter_dir, trainable=trainable))
 
     def parameter_groups(self, model: nn.Module, *, lr: float, weight_decay: float) -> list[dict]:
         self.refuse_checkpointing(model)  # the trainer enables checkpointing before this call
@@ -28,7 +34,7 @@ class PrefixMethod(PromptLearningMethod):
 
     def refuse_checkpointing(self, model: nn.Module) -> None:
         """Raise :class:`PeftctlError` when gradient checkpointing is on."""
-        if getattr(causal_lm(model), "is_gradient_checkpointing", False):
+        if is_checkpointing(causal_lm(model)):
             raise PeftctlError(
                 f"method '{self.config.name}' does not work with gradient checkpointing (its "
                 "prefix is a key/value cache); set train.gradient_checkpointing=false"
@@ -41,7 +47,7 @@ class PrefixMethod(PromptLearningMethod):
         n_virtual = self.config.num_virtual_tokens
         mask = torch.cat([attention_mask.new_ones(batch, n_virtual), attention_mask], dim=1)
         decoder = causal_lm(model).get_decoder()
-        out = decoder(input_ids=input_ids, attention_mask=mask, past_key_values=cache)
+        out = decoder(input_ids=input_ids, attention_mask=mask, **cache_kwargs(decoder, cache))
         return out.last_hidden_state
 
     def packed_hidden_states(self, model: nn.Module, input_ids, position_ids, layout):
@@ -53,10 +59,31 @@ class PrefixMethod(PromptLearningMethod):
         out = decoder(
             input_ids=input_ids,
             position_ids=position_ids + self.config.num_virtual_tokens,
-            past_key_values=cache,
             packed_layout=layout,
+            **cache_kwargs(decoder, cache),
         )
         return out.last_hidden_state
+
+
+def generation_sees_the_prefix(peft_model: nn.Module) -> nn.Module:
+    """Make ``peft_model.generate`` start from the prefix cache on every transformers version.
+
+    transformers 5.24 renamed the generation cache ``past_key_values`` -> ``cache``; peft 0.21
+    still injects the prefix as ``past_key_values``, which generation then drops, so the model
+    generated without its prefix. The prefix is moved into an empty ``cache`` (the prefill step).
+    """
+    prepare = peft_model.prepare_inputs_for_generation
+
+    def prepare_with_prefix(*args, **kwargs):
+        inputs = prepare(*args, **kwargs)
+        if "cache" in inputs and "past_key_values" in inputs:
+            prefix, cache = inputs.pop("past_key_values"), inputs["cache"]
+            if cache is None or cache.get_seq_length() == 0:
+                inputs["cache"] = prefix
+        return inputs
+
+    peft_model.prepare_inputs_for_generation = prepare_with_prefix
+    return peft_model
 
 
 class PrefixTuningMethod(PrefixMethod):
@@ -107,7 +134,7 @@ def model_prefix(model: nn.Module, length: int, seed: int = 0) -> torch.Tensor:
     model.eval()
     try:
         with torch.no_grad():
-            cache = model.get_decoder()(input_ids=ids.to(device), use_cache=True).past_key_values
+            cache = returned_cache(model.get_decoder()(input_ids=ids.to(device), use_cache=True))
     finally:
         model.train(training)
     # each [1, kv_heads, length, head_dim] -> [length, kv_heads * head_dim]
