@@ -49,8 +49,6 @@ def test_a_known_library_warning_is_dropped_and_others_pass():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         silence_library_noise()  # what peftctl installed at import, inside this context
-        warnings.warn(
-            "`is_gradient_checkpointing` is deprecated and will be removed", FutureWarning
-        )
-        warnings.warn("`something_else` is deprecated", FutureWarning)
+        for name in ("is_gradient_checkpointing", "something_else"):
+            warnings.warn(f"`{name}` is deprecated", FutureWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["`something_else` is deprecated"]
