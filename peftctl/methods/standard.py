@@ -24,6 +24,9 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "peftctl-qlora": ("qlora",),
     "peftctl-svft": ("svft",),
 }
+#: Packages whose library pins transformers 4 -> why (they need an environment of their own
+#: beside a transformers 5 core).
+NEEDS_TRANSFORMERS_4: dict[str, str] = {"peftctl-adapters": "adapters 1.3 pins ~=4.57.6"}
 #: method name -> the package that provides it
 PACKAGE_OF: dict[str, str] = {
     method: package
@@ -47,4 +50,20 @@ def recipe_method(recipe: str, methods: Container[str]) -> str | None:
 def not_installed(kind: str, name: str, package: str) -> str:
     """The one-line message for a ``kind`` (method, recipe) whose ``package`` is missing."""
     missing = f"comes from the package {package}, which is not installed"
+    transformers = _installed_version("transformers")
+    if package in NEEDS_TRANSFORMERS_4 and not transformers.startswith("4."):
+        return (
+            f"{kind} '{name}' {missing} and needs transformers 4.57 "
+            f"({NEEDS_TRANSFORMERS_4[package]}; this environment has {transformers}): "
+            f"pip install {package} in an environment of its own"
+        )
     return f"{kind} '{name}' {missing}: pip install {package}"
+
+
+def _installed_version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "none"

@@ -89,3 +89,27 @@ def test_an_installed_or_disabled_package_is_not_called_missing(cli, monkeypatch
     recipe.write_text("method:\n  name: vera\n")
     code, _, err = cli("validate", str(recipe))
     assert code == 2 and "unknown method 'vera'" in err and "not installed" not in err
+
+
+@pytest.mark.parametrize(("transformers", "separate"), [("5.25.0", True), ("4.57.6", False)])
+def test_a_method_whose_package_pins_transformers_4_says_so_beside_a_5x_core(
+    cli, uninstall, monkeypatch, transformers, separate
+):
+    from peftctl.methods import standard
+
+    real = standard._installed_version
+    monkeypatch.setattr(
+        standard, "_installed_version", lambda d: transformers if d == "transformers" else real(d)
+    )
+    uninstall("peftctl-adapters")
+    code, out, err = cli("validate", "seq_bn_sst2")
+    missing = "comes from the package peftctl-adapters, which is not installed"
+    if separate:
+        expected = (
+            f"error: recipe 'seq_bn_sst2' {missing} and needs transformers 4.57 (adapters 1.3 "
+            f"pins ~=4.57.6; this environment has {transformers}): pip install peftctl-adapters "
+            "in an environment of its own\n"
+        )
+    else:
+        expected = f"error: recipe 'seq_bn_sst2' {missing}: pip install peftctl-adapters\n"
+    assert (code, out, err) == (2, "", expected)
