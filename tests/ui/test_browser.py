@@ -78,6 +78,12 @@ def choose(page, elem_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
+def visible(locator):
+    """The first visible match (gradio 6's tables also render each cell in a hidden sizing
+    row, which comes first)."""
+    return locator.filter(visible=True).first
+
+
 def shot(page, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
@@ -86,7 +92,7 @@ def test_results_compare_run_and_launch_in_a_browser(server, page, tmp_path, tin
     url, root = server
     page.goto(url)
     table = page.locator("#results-table")
-    table.get_by_text("bench/quick/lora-sst2-s0", exact=True).first.wait_for()
+    visible(table.get_by_text("bench/quick/lora-sst2-s0", exact=True)).wait_for()
     assert table.get_by_text("my_run").count() >= 1
     assert "5 of 5 rows" in page.locator("#results-status").inner_text()
     page.locator("#filter textarea, #filter input").first.fill("label=ia3")
@@ -106,7 +112,7 @@ def test_results_compare_run_and_launch_in_a_browser(server, page, tmp_path, tin
     choose(page, "run-id", "bench/quick/ia3-sst2-s1")
     page.locator("#run-recipe").get_by_text("ia3").first.wait_for()
     page.locator("#loss-plot canvas, #loss-plot svg").first.wait_for()
-    page.locator("#predictions").get_by_text("I think").first.wait_for()  # the invalid answer
+    visible(page.locator("#predictions").get_by_text("I think")).wait_for()  # the invalid answer
     shot(page, tmp_path, "run")
 
     page.get_by_role("tab", name="Launch").click()
@@ -117,12 +123,12 @@ def test_results_compare_run_and_launch_in_a_browser(server, page, tmp_path, tin
     page.locator("#launch-train").click()
     page.locator("#launch-message").get_by_text("started").first.wait_for()
     jobs = page.locator("#launch-jobs")
-    jobs.get_by_text("finished", exact=False).first.wait_for(timeout=180_000)
+    visible(jobs.get_by_text("finished", exact=False)).wait_for(timeout=180_000)
     shot(page, tmp_path, "launch")
     assert (root / "ui-run" / "metrics.json").is_file()
 
     page.get_by_role("tab", name="Results").click()
     page.locator("#filter textarea, #filter input").first.fill("")
     page.locator("#filter textarea, #filter input").first.press("Enter")
-    page.locator("#results-table").get_by_text("ui-run").first.wait_for()
+    visible(page.locator("#results-table").get_by_text("ui-run")).wait_for()
     shot(page, tmp_path, "results-after-launch")
