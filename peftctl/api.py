@@ -36,12 +36,7 @@ from peftctl.methods.targets import (
     target_linears,
 )
 from peftctl.models.arch import DEFAULT_ARCH, Arch
-from peftctl.models.transformers_compat import (
-    cache_kwargs,
-    enable_checkpointing,
-    is_checkpointing,
-    returned_cache,
-)
+from peftctl.models.transformers_compat import cache_kwargs, is_checkpointing, returned_cache
 from peftctl.recipes.finder import plugin_recipe_dir
 from peftctl.specs import METHOD_CATEGORIES, TASK_TYPES, DatasetSpec, MethodSpec, MetricSpec
 
@@ -74,7 +69,6 @@ __all__ = [
     "__version__",
     "cache_kwargs",
     "causal_lm",
-    "enable_checkpointing",
     "hookimpl",
     "is_all_linear",
     "is_checkpointing",
