@@ -204,27 +204,32 @@ def test_a_method_with_its_own_hidden_states_and_no_packed_path_is_not_packed():
     assert reason == "the method runs its own forward pass, which takes no packed rows"
 
 
-def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):
+def one_step_trainer(method, model, output_dir, *, quiet: bool = True):
+    """A trainer of ``method`` on ``model`` for one step of 4 of :func:`prefixed_data`."""
     from accelerate import Accelerator
 
     from peftctl.config.sections import EvalConfig, TrainConfig
     from peftctl.training.trainer import Trainer
 
+    return Trainer(
+        model=method.apply(model),
+        method=method,
+        train=TrainConfig(max_steps=1, batch_size=4),
+        eval=EvalConfig(),
+        seed=0,
+        train_data=prefixed_data(8),
+        eval_data=None,
+        pad_id=0,
+        output_dir=output_dir,
+        accelerator=Accelerator(cpu=True),
+        quiet=quiet,
+    )
+
+
+def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):
     def batching(dropout: float) -> str:
         method = LoraMethod(LoraConfig(init="gaussian", dropout=dropout))
-        return Trainer(
-            model=method.apply(tiny_llama()),
-            method=method,
-            train=TrainConfig(max_steps=1, batch_size=4),
-            eval=EvalConfig(),
-            seed=0,
-            train_data=prefixed_data(8),
-            eval_data=None,
-            pad_id=0,
-            output_dir=tmp_path,
-            accelerator=Accelerator(cpu=True),
-            quiet=True,
-        ).batching
+        return one_step_trainer(method, tiny_llama(), tmp_path).batching
 
     assert batching(0.0) == "shared-prefix"
     assert batching(0.1) == "packed"
@@ -258,24 +263,9 @@ def test_other_families_pack_with_the_padded_loss_and_gradients(model_type, over
 
 
 def test_a_sliding_window_shorter_than_an_example_is_padded_and_says_why(tmp_path, capsys):
-    from accelerate import Accelerator
-
-    from peftctl.config.sections import EvalConfig, TrainConfig
-    from peftctl.training.trainer import Trainer
-
     method = make_method("lora", init="gaussian", target_modules=["q_proj", "v_proj"])
-    trainer = Trainer(
-        model=method.apply(tiny_model("mistral", sliding_window=4)),
-        method=method,
-        train=TrainConfig(max_steps=1, batch_size=4),
-        eval=EvalConfig(),
-        seed=0,
-        train_data=prefixed_data(8),
-        eval_data=None,
-        pad_id=0,
-        output_dir=tmp_path,
-        accelerator=Accelerator(cpu=True),
-    )
+    model = tiny_model("mistral", sliding_window=4)
+    trainer = one_step_trainer(method, model, tmp_path, quiet=False)
     assert trainer.batching == "padded"
     reason = trainer.batching_reason
     assert reason.startswith("the model's sliding_window=4 is shorter than an example's context")
