@@ -28,9 +28,19 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     _write_atomic(path, data, "wb", None)
 
 
-def _write_atomic(path: Path, data: str | bytes, mode: str, encoding: str | None) -> None:
+def temp_file_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder (its descriptor and name), to be renamed onto
+    ``path``; its mode is what a plain ``open`` would give (``mkstemp`` makes it 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+    return fd, tmp
+
+
+def _write_atomic(path: Path, data: str | bytes, mode: str, encoding: str | None) -> None:
+    fd, tmp = temp_file_beside(path)
     try:
         with os.fdopen(fd, mode, encoding=encoding) as handle:
             handle.write(data)

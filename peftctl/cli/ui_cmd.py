@@ -17,7 +17,7 @@ DIRS_ARG = typer.Argument(None, help="Bench directories or folders of runs; defa
 def ui(
     dirs: list[str] = DIRS_ARG,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; loopback by default."),
-    port: int = typer.Option(7860, "--port", help="Port to listen on."),
+    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
     read_only: bool = typer.Option(False, "--read-only", help="No Launch tab."),
 ) -> None:
     """Explore, compare and launch runs in a browser (pip install 'peftctl[ui]')."""
@@ -30,6 +30,7 @@ def ui(
         import gradio  # noqa: F401
     except ImportError:
         raise PeftctlError("peftctl ui needs the web extra: pip install 'peftctl[ui]'") from None
+    check_port_free(host, port)
     if host not in LOOPBACK:
         print(
             f"warning: serving on {host}: anyone who can reach this address can see your runs"
@@ -40,6 +41,25 @@ def ui(
 
     app = build_app(roots, read_only=read_only)
     app.launch(server_name=host, server_port=port, show_error=True, ssr_mode=False)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A one-line error when ``port`` on ``host`` cannot be listened on (gradio's own is a
+    40-line traceback)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise PeftctlError(f"--host {host}: no such address ({error.strerror})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise PeftctlError(
+                f"--port {port} on {host} cannot be used ({error.strerror}); pass a free --port"
+            ) from None
 
 
 def register(app: typer.Typer) -> None:

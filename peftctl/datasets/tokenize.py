@@ -16,11 +16,12 @@ import array
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from peftctl.atomic import temp_file_beside
 
 CODE_VERSION = "1"
 IGNORE_INDEX = -100
@@ -171,8 +172,7 @@ def _write_cache(path: Path, ids: list[list[int]], prompt_lens: list[int], trunc
         flat.extend(row)
         offsets.append(len(flat))
     header = {"version": CODE_VERSION, "n": len(ids), "tokens": len(flat), "truncated": truncated}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(json.dumps(header).encode() + b"\n")

@@ -29,8 +29,19 @@ def run_dir_target(
         )
     adapter = _adapter_dir(run)
     config = load_recipe(run / RECIPE_FILE, overrides)
-    out = Path(output_dir).expanduser() if output_dir else run
+    out = _output_dir(output_dir) if output_dir else run
     return config, [Candidate(run.name, out, adapter, config.method)]
+
+
+def _output_dir(output_dir: str) -> Path:
+    """``--output-dir``, refused before any scoring when it names a file."""
+    out = Path(output_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise PeftctlError(
+            f"--output-dir {output_dir} is a file; give a directory for metrics.json and "
+            "predictions.jsonl"
+        )
+    return out
 
 
 def model_target(
@@ -44,7 +55,7 @@ def model_target(
 ) -> tuple[RecipeConfig, list[Candidate]]:
     """``model`` alone, or each of ``adapters`` on it, scored on ``dataset``."""
     config = build_recipe({"model": {"name": model}, "dataset": {"name": dataset}}, overrides)
-    out = Path(output_dir).expanduser() if output_dir else _default_output(config)
+    out = _output_dir(output_dir) if output_dir else _default_output(config)
     if not adapters:
         return config, [Candidate("base", out)]
     found = [_adapter(path, method) for path in adapters]

@@ -4,7 +4,6 @@ the file appears under its name only when complete (temp file + rename)."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 from gguf.quants import quantize
+
+from peftctl.atomic import temp_file_beside
 
 F32, F16, Q8_0 = GGMLQuantizationType.F32, GGMLQuantizationType.F16, GGMLQuantizationType.Q8_0
 QUANT_TYPES = {"f32": F32, "f16": F16, "q8_0": Q8_0}
@@ -46,8 +47,7 @@ def write_gguf(
     path: Path, arch: str, add_metadata: Callable[[GGUFWriter], None], tensors: list[PendingTensor]
 ) -> None:
     """Write ``tensors`` (in order) and the key/values ``add_metadata`` adds to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_file_beside(path)
     os.close(fd)
     writer = GGUFWriter(tmp, arch)
     try:

@@ -99,17 +99,19 @@ def applicable_formats(mergeable: bool, adapter_dir: Path) -> list[str]:
 
 
 def read_adapter_config(adapter_dir: Path) -> dict | None:
-    """``adapter_config.json`` of a peft adapter directory, None for other methods' adapters."""
+    """``adapter_config.json`` of a peft adapter directory, None for other methods' adapters
+    (none, or peftctl's own ``{"method": ...}`` config: no ``peft_type``)."""
     path = adapter_dir / "adapter_config.json"
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise PeftctlError(
             f"{path} is damaged or truncated ({type(error).__name__}); train the run again, "
             "or restore the file from a copy"
         ) from None
+    return config if isinstance(config, dict) and "peft_type" in config else None
 
 
 def lora_problem(peft_config: dict) -> str | None:
@@ -144,7 +146,7 @@ def _not_applicable(fmt: str, spec: MethodSpec, adapter: Path, applicable: list[
     if fmt in ("gguf", "merged"):
         why = "its adapter is not a weight update, so it cannot be merged into the model"
     elif peft_config is None:
-        why = "its adapter/ is not a peft adapter directory (no adapter_config.json)"
+        why = "its adapter/ is not a peft adapter directory (no peft_type in adapter_config.json)"
     else:
         why = lora_problem(peft_config) or "its adapter is not a plain LoRA adapter"
     others = ", ".join(applicable) if applicable else "none"

@@ -58,7 +58,7 @@ def claim_output_dir(path: Path, *, main: bool, resume: bool) -> Iterator[Claim]
     if not main:
         yield claim
         return
-    created = not path.exists()
+    created = _missing_folders(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         (path / LOCK_FILE).touch()
@@ -79,8 +79,20 @@ def claim_output_dir(path: Path, *, main: bool, resume: bool) -> Iterator[Claim]
                     print(f"note: {kept}", file=sys.stderr)
                 raise
     finally:
-        if created and path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+        for folder in created:  # deepest first; a failed first run leaves no empty runs/
+            if not folder.is_dir() or any(folder.iterdir()):
+                break
+            folder.rmdir()
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
 
 
 def _after_failure(path: Path) -> str:

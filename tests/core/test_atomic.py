@@ -34,3 +34,17 @@ def test_writes_bytes(tmp_path):
     atomic.write_bytes_atomic(tmp_path / "sub" / "b.png", b"\x89PNG\r\n")
     assert (tmp_path / "sub" / "b.png").read_bytes() == b"\x89PNG\r\n"
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["b.png"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_written_file_has_the_mode_a_plain_open_gives(tmp_path, umask):
+    import os
+
+    before = os.umask(umask)
+    try:
+        atomic.write_text_atomic(tmp_path / "a.txt", "x")
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(before)
+    mode = (tmp_path / "a.txt").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain.txt").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -132,6 +132,17 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("data-not-utf8", "show-dataset {tmp}/latin1.yaml", "latin1.jsonl:2: not UTF-8"),
     ("data-binary", "show-dataset {tmp}/binary.yaml", "not UTF-8 text"),
+    (  # the default output_dir: no empty runs/ is left behind either
+        "train-data-not-utf8",
+        "train lora_sst2 model.name={tiny} dataset.path={tmp}/latin1.jsonl "
+        "dataset.template=T:{text} dataset.target=label 'dataset.verbalizer={0: no, 1: yes}'",
+        "latin1.jsonl:2: not UTF-8",
+    ),
+    (
+        "train-fp16-on-cpu",
+        "train lora_sst2 model.name={tiny} train.precision=fp16",
+        "train.precision=fp16 does not run on the CPU; use auto, fp32 or bf16",
+    ),
     (
         "data-bad-json-row",
         "show-dataset {tmp}/badrow.yaml",
@@ -170,6 +181,12 @@ CASES: list[tuple[str, str, str]] = [
         "adapter_model.safetensors is damaged or truncated",
     ),
     ("eval-bad-split", "eval {run} --split holdout", "holdout"),
+    ("eval-output-is-a-file", "eval {run} -o {tmp}/good.jsonl", "good.jsonl is a file; give a"),
+    (
+        "eval-model-output-is-a-file",
+        "eval --model {tiny} --dataset sst2 --limit 2 -o {tmp}/good.jsonl",
+        "good.jsonl is a file; give a directory",
+    ),
     (
         "eval-limit-zero",
         "eval {run} --limit 0",

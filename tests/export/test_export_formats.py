@@ -4,6 +4,7 @@ written, decided before any model loads."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,9 @@ def test_default_output_is_inside_the_run(lora_run, cli):
     assert code == 0, err
     assert (lora_run / "export" / "model-q8_0.gguf").is_file()
     assert str(lora_run / "export" / "model-q8_0.gguf") in stdout
+    umask = os.umask(0)
+    os.umask(umask)  # the file is readable like the run's others, not 0600 as mkstemp makes it
+    assert (lora_run / "export" / "model-q8_0.gguf").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def lora_run_dir(folder: Path) -> Path:
@@ -91,6 +95,20 @@ def test_non_mergeable_run_gets_one_line_naming_what_applies(tmp_path, cli, argv
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and message in err
     assert not (run / "export").exists()
+
+
+def test_a_run_of_a_method_not_built_on_peft_is_not_exported_as_a_peft_dir(tmp_path, cli):
+    """peftctl's own adapter/ (``{"method": ...}``) would be an unloadable peft directory."""
+    run = fake_run(tmp_path / "run", "freeze")
+    (run / "adapter" / "adapter_config.json").write_text(json.dumps({"method": "freeze"}))
+    code, out, err = cli("export", str(run), "--format", "peft", "-o", str(tmp_path / "p"))
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: method 'freeze' (baseline) cannot be exported as peft: its adapter/ is not a "
+        "peft adapter directory (no peft_type in adapter_config.json); formats that apply: "
+        "gguf, merged\n"
+    )
+    assert not (tmp_path / "p").exists()
 
 
 @pytest.mark.parametrize(

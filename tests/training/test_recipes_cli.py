@@ -29,6 +29,12 @@ def test_every_shipped_recipe_validates_and_shows_its_command(name):
     assert f"{config.method.name}_{config.dataset.name}" == name
 
 
+@pytest.mark.parametrize("name", sorted(n for n in recipe_index() if n.endswith("_sst2")))
+def test_every_method_sst2_recipe_scores_after_training(name):
+    """Each method's tuned SST-2 recipe ends with a score, as the quickstart's does."""
+    assert load_recipe(name).eval.after_train
+
+
 def test_lora_sst2_resolves_typed_values():
     config = load_recipe("lora_sst2", ["train.lr=1e-4", "method.r=16", "seed=7"])
     assert isinstance(config.method, LoraConfig)

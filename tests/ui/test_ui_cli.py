@@ -68,3 +68,24 @@ def test_read_only_page_has_no_launch_form(served):
 
     assert "launch-train" not in ids(build_app([served], read_only=True))
     assert "launch-train" in ids(build_app([served]))
+
+
+def test_a_port_out_of_range_is_one_line(cli, served, fake_app):
+    code, _, err = cli("ui", str(served), "--port", "99999")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "'--port'" in err and "65535" in err
+    assert fake_app[0].launched == {}
+
+
+def test_a_busy_port_is_one_line_before_gradio_starts(cli, served, fake_app):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = cli("ui", str(served), "--port", str(port))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"error: --port {port} on 127.0.0.1 cannot be used (" in err
+    assert err.strip().endswith("pass a free --port")
+    assert fake_app[0].launched == {}
