@@ -255,9 +255,6 @@ class Plugins:
             for d in dirs
         ]  # fmt: skip
 
-    def owner_of(self, spec: Spec) -> PluginInfo:
-        return next(i for i in self.infos if i.package == spec.package)
-
 
 def _stamp(item: Any, cls: type, info: PluginInfo) -> Any:
     """Check a hook result's type and fields; give records their owner's package and version."""

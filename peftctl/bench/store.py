@@ -29,7 +29,6 @@ from peftctl.processes import process_alive
 
 BENCH_FILE = "bench.json"
 RESULT_FILE = "result.json"
-STATUSES = ("finished", "failed", "running", "interrupted", "missing")
 
 
 @dataclass(frozen=True)
