@@ -71,16 +71,17 @@ def make_plugin_dist(tmp_path, monkeypatch) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> str:
-    """A tiny model + tokenizer on disk, trained on SST-2 sentences (for the CLI)."""
+    """A tiny model + tokenizer on disk, trained on SST-2 sentences (for the CLI): the sample
+    shipped inside peftctl, so it is the same model with or without the staged data."""
     import json
-    import os
-    from pathlib import Path
 
+    from peftctl.datasets.sources import sample_file
     from tests.training.tiny import save_tiny_model
 
-    data = Path(os.environ["PEFTCTL_DATA_DIR"]) / "sst2" / "train.jsonl"
-    with data.open() as handle:
-        texts = [json.loads(next(handle))["sentence"] for _ in range(2000)]
+    texts = []
+    for split in ("train", "validation"):
+        lines = sample_file("sst2", split).read_text(encoding="utf-8").splitlines()
+        texts += [json.loads(line)["sentence"] for line in lines]
     texts += ["negative positive Classify the sentiment user assistant system"] * 20
     return save_tiny_model(tmp_path_factory.mktemp("tiny-model"), texts)
 

@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
+from tests.staged import needs_staged
 
+
+@needs_staged("sst2")
 def test_show_dataset_prints_prompt_and_target(cli):
     code, out, err = cli("show-dataset", "sst2", "--n", "2")
     assert code == 0, err
@@ -16,6 +19,7 @@ def test_show_dataset_prints_prompt_and_target(cli):
     assert "872 examples from" in out
 
 
+@needs_staged("sst2")
 def test_show_dataset_json_and_carving(cli):
     args = ["show-dataset", "piqa", "--split", "train", "--split-from", "validation", "--json"]
     code, out, err = cli(*args)
@@ -31,6 +35,7 @@ def test_show_dataset_errors_are_one_line(cli):
     assert code == 2 and "--split must be one of train, eval, test" in err
 
 
+@needs_staged("sst2")
 def test_list_datasets_shows_local_availability(cli):
     _, out, _ = cli("list-datasets", "--json")
     rows = {row["name"]: row for row in json.loads(out)}

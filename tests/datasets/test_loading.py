@@ -11,6 +11,7 @@ from peftctl.datasets.config import DatasetConfig
 from peftctl.datasets.loading import dataset_spec, load_split
 from peftctl.datasets.prepare import multirc_answers, svamp_equation, wsc_fixed
 from peftctl.errors import PeftctlError
+from tests.staged import needs_staged
 
 
 def test_hub_is_used_when_no_local_copy(tmp_path, fake_hub):
@@ -42,11 +43,13 @@ def test_neither_local_nor_hub_names_both_places(tmp_path, offline_hub):
     assert "nyu-mll/glue (cola)" in str(info.value)
 
 
+@needs_staged("boolq")
 def test_missing_train_split_suggests_split_from(offline_hub):
     with pytest.raises(PeftctlError, match="split_from=validation"):
         load_split(DatasetConfig(name="boolq"), "train")
 
 
+@needs_staged("boolq")
 def test_split_from_carves_disjoint_deterministic_parts():
     cfg = DatasetConfig(name="boolq", split_from="validation", split_ratio=0.25)
     train = load_split(cfg, "train", seed=3)
@@ -65,6 +68,7 @@ def test_split_from_carves_disjoint_deterministic_parts():
     }
 
 
+@needs_staged("sst2")
 def test_max_samples_draws_a_seeded_subset_keeping_row_ids():
     cfg = DatasetConfig(name="sst2", max_train_samples=10, max_eval_samples=5)
     train = load_split(cfg, "train")
@@ -87,6 +91,7 @@ def test_wsc_fixed_normalises_spans_and_marks_them():
     assert fixed["sentence"] == "# The man # lifted the boy. * He * was heavy."
 
 
+@needs_staged("multirc")
 def test_multirc_nested_rows_expand_per_answer():
     row = {
         "idx": 7,
@@ -107,6 +112,7 @@ def test_multirc_nested_rows_expand_per_answer():
     assert len(load_split(DatasetConfig(name="multirc"), "eval")) == 4848
 
 
+@needs_staged("svamp")
 def test_svamp_target_is_an_equation_and_answer_the_number():
     (row,) = svamp_equation(
         {"Body": "A b.", "Question": "How many?", "Equation": "( 76.0 - 25.0 )", "Answer": 51.0}

@@ -9,6 +9,7 @@ import pytest
 from peftctl.datasets import tokenize
 from peftctl.datasets.loading import Example
 from peftctl.datasets.tokenize import IGNORE_INDEX, encode_prompt, fit, tokenize_examples
+from tests.staged import needs_staged
 
 EXAMPLES = [
     Example("0", "Classify: good film", "positive", 1),
@@ -96,6 +97,7 @@ def test_a_corrupt_cache_file_is_rebuilt(plain_tokenizer, tmp_path):
     assert not again.from_cache and len(again.input_ids) == 2
 
 
+@needs_staged("sst2")
 @pytest.mark.slow
 def test_sst2_train_with_the_default_tokenizer(tmp_path):
     from peftctl.datasets.config import DatasetConfig

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.staged import needs_staged
 from tests.training.test_train_cli import tiny_overrides
 
 VERBALIZERS = ["negative", "positive"]
@@ -78,6 +79,7 @@ def test_several_adapters_on_one_base_score_as_each_alone(tiny_model_dir, tmp_pa
             assert a["scores"] == pytest.approx(b["scores"], abs=1e-4), r.name
 
 
+@needs_staged("svamp")
 def test_math_is_scored_against_the_gold_answer(tiny_model_dir, monkeypatch):
     """SVAMP: a prediction equal to the gold number is right, the equation's shape is not."""
     from transformers import AutoTokenizer

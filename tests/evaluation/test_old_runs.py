@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.staged import needs_staged
+
 OLD_RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "old_runs"
 MODEL = OLD_RUNS / "tiny-model"
 #: The fixtures were scored on transformers 4.57, whose rotary embedding computes its angles as
@@ -39,6 +41,7 @@ def test_every_standard_method_package_has_an_old_run():
     assert len(METHODS) >= 9 and {"lora", "vera", "prompt_tuning", "prefix_tuning"} <= set(METHODS)
 
 
+@needs_staged("sst2")
 @pytest.mark.parametrize("method", METHODS)
 def test_an_old_run_evaluates_as_it_did(method, cli, tmp_path):
     run = OLD_RUNS / method

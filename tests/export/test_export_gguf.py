@@ -60,8 +60,14 @@ def test_q8_0_keeps_the_top_token_and_is_smaller(lora_run, tiny_model_dir, cli, 
     q8 = export(cli, lora_run, tmp_path / "q8.gguf", "--quant", "q8_0")
     f32 = export(cli, lora_run, tmp_path / "f32.gguf", "--quant", "f32")
     expected = adapted_logits(lora_run, tiny_model_dir, batch)
-    agreement = (gguf_logits(q8, batch).argmax(-1) == expected.argmax(-1)).float().mean()
-    assert agreement >= 0.95
+    got = gguf_logits(q8, batch)
+    # q8_0 rounding moves this random tiny model's logits by ~0.04 (their spread is ~0.11, so a
+    # wrong tensor moves them by far more); a top token ahead by more than twice that stays
+    error = (got - expected).abs().max()
+    assert error < 0.06
+    top2 = expected.topk(2, dim=-1).values
+    clear = top2[..., 0] - top2[..., 1] > 2 * error
+    assert (got.argmax(-1) == expected.argmax(-1))[clear].all()
     types = {t.name: t.tensor_type for t in GGUFReader(q8).tensors}
     assert types["blk.0.attn_q.weight"] == GGMLQuantizationType.Q8_0
     assert types["blk.0.attn_norm.weight"] == GGMLQuantizationType.F32  # vectors stay f32
