@@ -97,6 +97,14 @@ class Catalogue(Generic[S]):
 
     def conflict_error(self, name: str) -> PeftctlError:
         owners = self._owners[name]
+        plugins = {plugin for _, plugin in owners}
+        if len(plugins) == 1:  # one plugin returned the name twice: its own bug
+            (spec, plugin), count = owners[0], len(owners)
+            return PeftctlError(
+                f"{self.kind} '{name}' is registered {count} times by plugin '{plugin}' "
+                f"('{spec.owner}'); a plugin registers a name once: fix it, or skip it with "
+                f"{DISABLE_ENV}={plugin}"
+            )
         who = " and ".join(f"'{spec.owner}' (plugin '{plugin}')" for spec, plugin in owners)
         return PeftctlError(
             f"{self.kind} '{name}' is registered by both {who}; uninstall one or skip "

@@ -105,3 +105,23 @@ def test_a_run_whose_method_is_no_longer_installed_names_its_package(tmp_path, c
         "error: method 'loha' comes from peftctl-loha 0.1.0 (run.json); install it "
         "(pip install peftctl-loha)\n"
     )
+
+
+TWICE = """
+from peftctl.api import MethodSpec, hookimpl
+
+@hookimpl
+def peftctl_register_methods():
+    spec = MethodSpec(name="double", summary="twice", category="additive", impl="twice:Impl")
+    return [spec, spec]
+"""
+
+
+def test_a_name_one_plugin_registers_twice_names_that_plugin_once(tmp_path, monkeypatch, cli):
+    local_plugin(tmp_path, monkeypatch, "twice", TWICE)
+    code, out, err = validate_method(cli, tmp_path, "double")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: method 'double' is registered 2 times by plugin 'twice' ('local'); a plugin "
+        "registers a name once: fix it, or skip it with PEFTCTL_DISABLE_PLUGINS=twice\n"
+    )
