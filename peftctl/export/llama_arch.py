@@ -10,6 +10,7 @@ from gguf import GGUFWriter, RopeScalingType
 
 from peftctl.errors import PeftctlError
 from peftctl.models import gguf_llama
+from peftctl.models.transformers_compat import rope_parameters
 
 ARCH = "llama"
 ROPE_TYPES = (None, "linear", "llama3")
@@ -79,15 +80,6 @@ def extra_tensors(config: Any) -> dict[str, np.ndarray]:
     plain = 1.0 / theta ** (torch.arange(0, dim, 2, dtype=torch.float) / dim)
     scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
     return {ROPE_FREQS: (plain / scaled).float().numpy()}
-
-
-def rope_parameters(config: Any) -> dict[str, Any]:
-    """``rope_theta`` and the scaling keys: transformers 5's ``rope_parameters``, or 4.x's
-    ``rope_theta`` and ``rope_scaling`` attributes."""
-    parameters = getattr(config, "rope_parameters", None)
-    if parameters:
-        return dict(parameters)
-    return {"rope_theta": config.rope_theta, **(getattr(config, "rope_scaling", None) or {})}
 
 
 def gguf_tensor_name(hf_name: str, num_layers: int) -> str:

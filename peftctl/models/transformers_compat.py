@@ -2,7 +2,8 @@
 
 transformers 5.24 renamed a forward pass's key/value cache ``past_key_values`` -> ``cache`` (the
 old name warns, and goes in 5.40) and gradient checkpointing -> activation checkpointing (the
-old names warn, and go in 6.0). Light to import: no torch, no transformers.
+old names warn, and go in 6.0); 5.0 moved ``rope_theta`` and ``rope_scaling`` into
+``rope_parameters``. Light to import: no torch, no transformers.
 """
 
 from __future__ import annotations
@@ -41,3 +42,12 @@ def is_checkpointing(model: Any) -> bool:
     if hasattr(type(model), "is_activation_checkpointing"):
         return bool(model.is_activation_checkpointing)
     return bool(getattr(model, "is_gradient_checkpointing", False))
+
+
+def rope_parameters(config: Any) -> dict[str, Any]:
+    """``rope_theta`` and the scaling keys of a model config: transformers 5's
+    ``rope_parameters``, or 4.x's ``rope_theta`` and ``rope_scaling`` attributes."""
+    parameters = getattr(config, "rope_parameters", None)
+    if parameters:
+        return dict(parameters)
+    return {"rope_theta": config.rope_theta, **(getattr(config, "rope_scaling", None) or {})}
