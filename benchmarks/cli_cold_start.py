@@ -7,7 +7,13 @@ estimates), then ``--runs`` times; the overhead is its median wall time minus th
 ``__pycache__`` (an editable install under PYTHONDONTWRITEBYTECODE) are not compiled on every
 run. CPU time (user+sys) is shown too: it varies less than wall time on a busy machine.
 
-Run: python benchmarks/cli_cold_start.py [--runs 20] [--module] [--check]
+``--ablate`` measures what each start-up trick buys: ``list-methods`` run through the same
+launcher with all tricks, then with each one undone in that process (typer's own eager option
+coercion instead of ``cli/lazy_coercion.py``; ``importlib.metadata`` instead of
+``entry_points.py``'s reader; no kept ``cli/estimates.py`` file, so every config module is
+imported each run).
+
+Run: python benchmarks/cli_cold_start.py [--runs 20] [--module] [--check] [--ablate]
 """
 
 from __future__ import annotations
@@ -25,6 +31,22 @@ import time
 GOAL_S = 0.25
 COMMANDS = ["--help", "list-methods", "list-datasets --json", "plugins"]
 CHECKED = "list-methods"
+#: trick -> code undoing it, run before peftctl's CLI is imported
+UNDO = {
+    "all tricks kept": "",
+    "without lazy_coercion": (
+        "import types; fake = types.ModuleType('peftctl.cli.lazy_coercion'); "
+        "fake.use_lazy_coercion = lambda app: None; "
+        "sys.modules['peftctl.cli.lazy_coercion'] = fake"
+    ),
+    "without entry_points reader": (
+        "import peftctl.entry_points as e; e.entry_points = e._from_importlib"
+    ),
+    "without kept estimates": (
+        "import peftctl.cli.estimates as est; est._read = lambda *a: None; "
+        "est._write = lambda *a: None"
+    ),
+}
 
 
 def time_command(argv: list[str], runs: int, env: dict[str, str], cwd: str) -> dict[str, float]:
@@ -49,11 +71,32 @@ def peftctl_argv(use_module: bool) -> list[str]:
     return [script]
 
 
+def launcher(undo: str, command: str) -> list[str]:
+    """``python -c`` running ``peftctl command`` after ``undo``."""
+    code = f"import sys; {undo}; from peftctl.cli import main; main({command.split()!r})"
+    return [sys.executable, "-c", code]
+
+
+def ablate(runs: int, env: dict[str, str], cwd: str, base: float) -> None:
+    """``list-methods`` with all tricks, then with each undone: what each one buys."""
+    head = f"{'median s':>9} {'cpu s':>7} {'overhead s':>11} {'cost s':>7}"
+    print(f"\n{'list-methods, launcher':28} {head}")
+    kept = None
+    for name, undo in UNDO.items():
+        t = time_command(launcher(undo, CHECKED), runs, env, cwd)
+        kept = t["median"] if kept is None else kept
+        print(
+            f"{name:28} {t['median']:9.3f} {t['cpu']:7.3f} {t['median'] - base:+11.3f} "
+            f"{t['median'] - kept:+7.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--module", action="store_true", help="run `python -m peftctl`")
     parser.add_argument("--check", action="store_true", help=f"exit 1 above python + {GOAL_S} s")
+    parser.add_argument("--ablate", action="store_true", help="what each start-up trick buys")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="peftctl-cold-start-") as scratch:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -71,6 +114,8 @@ def main() -> None:
                 f"{'peftctl ' + command:28} {t['median']:9.3f} {t['min']:7.3f} {t['cpu']:7.3f} "
                 f"{overheads[command]:+11.3f}"
             )
+        if args.ablate:
+            ablate(args.runs, env, scratch, base["median"])
     verdict = "within" if overheads[CHECKED] <= GOAL_S else "ABOVE"
     print(f"peftctl {CHECKED}: python + {overheads[CHECKED]:.3f} s, {verdict} the goal {GOAL_S} s")
     if args.check and overheads[CHECKED] > GOAL_S:

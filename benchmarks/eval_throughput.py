@@ -65,11 +65,10 @@ def main() -> None:
 
     from peftctl.datasets.config import DatasetConfig
     from peftctl.datasets.loading import dataset_spec, load_split
+    from peftctl.facts.names import DEFAULT_MODEL
     from peftctl.hardware import choose_precision, cpu_capabilities
     from peftctl.memory import peak_rss_bytes
-    from peftctl.models.loading import load_model, load_tokenizer
-    from peftctl.models.names import DEFAULT_MODEL
-    from peftctl.training.precision import base_dtype
+    from peftctl.models.loading import base_dtype, load_model, load_tokenizer
 
     precision = choose_precision("auto", "cpu")
     tokenizer = load_tokenizer(DEFAULT_MODEL)

@@ -134,7 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.run_dir or train(Path(tmp) / "run", args.steps)
         rows = prompts(run_dir, args.prompts)
-        from peftctl.methods.merging import merged_model, plan_merge
+        from peftctl.export.merging import merged_model, plan_merge
 
         merged, _ = merged_model(plan_merge(run_dir, Path(tmp) / "unused"))
         model_mb = sum(p.numel() * p.element_size() for p in merged.parameters()) / 1e6
@@ -157,7 +157,7 @@ def lora_on_wheel_base(run_dir: Path, tmp: Path, expected, rows: list[list[int]]
     """`--format gguf-lora` applied by llama.cpp to the default model's Q4_1 GGUF (the weights
     peftctl trained on) against the merged model, and the base alone for contrast; needs
     llama-cpp-python."""
-    from peftctl.models.names import default_gguf_path
+    from peftctl.facts.names import default_gguf_path
 
     adapter = tmp / "adapter.gguf"
     row = {

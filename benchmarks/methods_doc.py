@@ -19,8 +19,8 @@ from typing import Any
 
 from peftctl.bench.aggregate import select_lr
 from peftctl.bench.store import BenchDir, cell_records
-from peftctl.config.recipe import read_yaml
 from peftctl.errors import PeftctlError
+from peftctl.yaml_files import read_yaml
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "methods.md"
 START, END = "<!-- methods-table: start -->", "<!-- methods-table: end -->"

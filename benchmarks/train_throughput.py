@@ -74,10 +74,9 @@ def lora_model(model_name: str, precision: str = "fp32", layout: str = "peftctl"
     in bf16 another way (``layout``: see :data:`BF16_LAYOUTS`)."""
     import torch
 
-    from peftctl.models.loading import load_model
+    from peftctl.models.loading import base_dtype, load_model
     from peftctl.testing import make_method
     from peftctl.training.precision import (
-        base_dtype,
         prepare_base,
         tune_for_precision,
         upcast_trainable,

@@ -25,17 +25,11 @@ from typing import TYPE_CHECKING, Any
 from peftctl import __version__, hookimpl
 from peftctl.datasets.formatting import Rendered
 from peftctl.errors import PeftctlError
+from peftctl.facts.arch import DEFAULT_ARCH, Arch
+from peftctl.facts.targets import ALL_LINEAR, Targets, is_all_linear, matches, peft_targets
 from peftctl.methods.adapter_dir import load_adapter_dir, save_adapter_dir
 from peftctl.methods.base import Method, MethodConfig, causal_lm, write_dir_atomically
-from peftctl.methods.targets import (
-    ALL_LINEAR,
-    Targets,
-    is_all_linear,
-    matches,
-    peft_targets,
-    target_linears,
-)
-from peftctl.models.arch import DEFAULT_ARCH, Arch
+from peftctl.methods.targets import target_linears
 from peftctl.models.transformers_compat import cache_kwargs, is_checkpointing, returned_cache
 from peftctl.recipes.finder import plugin_recipe_dir
 from peftctl.specs import METHOD_CATEGORIES, TASK_TYPES, DatasetSpec, MethodSpec, MetricSpec

@@ -23,8 +23,8 @@ import pluggy
 from peftctl import hookspecs
 from peftctl.entry_points import EntryPoint, canonical_name, entry_points
 from peftctl.errors import PeftctlError, unknown_name
-from peftctl.methods.standard import PACKAGE_OF, STANDARD, missing_packages, not_installed
 from peftctl.specs import DatasetSpec, MethodSpec, MetricSpec, Spec
+from peftctl.standard_packages import PACKAGE_OF, STANDARD, missing_packages, not_installed
 
 GROUP = "peftctl"
 PLUGIN_PATH_ENV = "PEFTCTL_PLUGIN_PATH"
@@ -51,9 +51,12 @@ class PluginInfo:
     package: str
     version: str
     source: str  # "module:attr" of the entry point, or the local file
-    status: str = "ok"  # ok | failed | disabled | conflict (a name another plugin has too)
+    status: str = "ok"  # ok | failed | disabled
     error: str = ""
     hooks: list[str] = field(default_factory=list)
+    #: names it registers that another plugin registers too (``"method 'lora' also in 'x'"``):
+    #: those names alone are unusable, so the plugin's status is unaffected
+    conflicts: list[str] = field(default_factory=list)
 
     def failure_line(self) -> str:
         return f'failed to load plugin "{self.package}" ({self.name} = {self.source}): {self.error}'
@@ -230,16 +233,18 @@ class Plugins:
         return Catalogue(kind, hint, owners, self.failures(), missing)
 
     def _mark_conflicts(self) -> None:
-        """Plugins that register a name another plugin registers too: status ``conflict``."""
+        """Record on each plugin the names it shares with another plugin, per name: its
+        status stays as it is, since every other name of it keeps working."""
         by_name = {info.name: info for info in self.infos}
         for catalogue in (self.methods, self.datasets, self.metrics):
             for name, owners in catalogue.conflicts().items():
-                for _, plugin in owners:
-                    others = ", ".join(f"'{p}'" for _, p in owners if p != plugin)
-                    info = by_name[plugin]
-                    info.status = "conflict"
-                    info.error = "; ".join(
-                        filter(None, [info.error, f"{catalogue.kind} '{name}' also in {others}"])
+                plugins = list(dict.fromkeys(plugin for _, plugin in owners))
+                for plugin in plugins:
+                    others = ", ".join(f"'{p}'" for p in plugins if p != plugin)
+                    by_name[plugin].conflicts.append(
+                        f"{catalogue.kind} '{name}' also in {others}"
+                        if others
+                        else f"{catalogue.kind} '{name}' registered {len(owners)} times"
                     )
 
     # -- queries -----------------------------------------------------------------------

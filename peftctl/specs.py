@@ -26,8 +26,11 @@ TASK_TYPES = ("classification", "regression", "generation")
 
 def load_object(impl: str) -> Any:
     """Import ``"package.module:attribute"`` and return the attribute."""
+    from peftctl.compat_imports import warn_internal_imports
+
     module_name, _, attr_path = impl.partition(":")
     obj: Any = importlib.import_module(module_name)
+    warn_internal_imports(module_name)
     for attr in attr_path.split("."):
         obj = getattr(obj, attr)
     return obj

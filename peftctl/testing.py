@@ -246,7 +246,7 @@ class MethodContract:
     def test_trainable_estimate_is_exact(self) -> None:
         """The config's ``trainable_estimate`` (what ``list-methods`` shows) counts exactly
         what :meth:`Method.trainable_parameters` trains."""
-        from peftctl.models.arch import Arch
+        from peftctl.facts.arch import Arch
 
         method, model = self.applied()
         try:

@@ -9,11 +9,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from peftctl import typed
 from peftctl.bench.spec import BenchSpec, DatasetEntry, MethodEntry
-from peftctl.config import typed
-from peftctl.config.recipe import build_recipe, read_yaml
+from peftctl.config.recipe import build_recipe
 from peftctl.config.schema import RecipeConfig
 from peftctl.errors import PeftctlError
+from peftctl.yaml_files import read_yaml
 
 # What every cell trains with unless the spec's train section says otherwise: a resumable
 # checkpoint now and then, no periodic eval (the budget goes to training).

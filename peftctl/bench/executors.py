@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from peftctl.bench.ray_address import RAY_ADVICE, first_line, stderr_held_back
 from peftctl.bench.store import BenchDir, set_state
 from peftctl.errors import PeftctlError
 
@@ -99,11 +100,12 @@ def run_ray(
     """Run cells ``names`` as Ray tasks on the cluster at ``address`` (default: auto)."""
     ray = _import_ray()
     try:
-        ray.init(address=address or "auto", log_to_driver=False, logging_level="ERROR")
-    except (ConnectionError, RuntimeError) as error:
+        with stderr_held_back():
+            ray.init(address=address or "auto", log_to_driver=False, logging_level="ERROR")
+    except (OSError, RuntimeError, ValueError) as error:  # OSError: ConnectionError, timeouts
         raise PeftctlError(
-            f"--executor ray: no Ray cluster at {address or 'auto'} ({_first_line(error)}); "
-            "start one with `ray start --head` or pass --ray-address HOST:PORT"
+            f"--executor ray: could not join the Ray cluster at {address or 'auto'} "
+            f"({first_line(error)}); {RAY_ADVICE}"
         ) from None
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
@@ -162,8 +164,3 @@ def _import_ray():
             "--executor ray needs Ray: pip install 'peftctl[ray]' (or use --executor local)"
         ) from None
     return ray
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__

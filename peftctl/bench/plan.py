@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peftctl import typed
 from peftctl.atomic import write_json_atomic, write_text_atomic
 from peftctl.bench.cells import Cell
 from peftctl.bench.store import BenchDir, read_json, set_state
-from peftctl.config import typed
 
 PROBE_STEPS = 4
 PROBE_EVAL = 8

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peftctl import typed
 from peftctl.atomic import write_text_atomic
 from peftctl.bench.cells import Cell
 from peftctl.bench.spec import BenchSpec
 from peftctl.bench.store import BenchDir, now, read_json, set_state
-from peftctl.config import typed
 from peftctl.errors import PeftctlError
 
 EXECUTORS = ("local", "ray")

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peftctl.config import typed
-from peftctl.config.recipe import merge, parse_overrides, read_yaml
+from peftctl import typed
+from peftctl.config.recipe import merge, parse_overrides
 from peftctl.errors import PeftctlError, unknown_name
+from peftctl.yaml_files import read_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 BUDGET_KEYS = ("max_steps", "epochs")

@@ -18,9 +18,8 @@ from typing import Any
 from peftctl.bench.cells import IDENTITY_KEYS
 from peftctl.bench.store import BenchDir, mark_running, now, read_json, set_state
 from peftctl.errors import PeftctlError
+from peftctl.run_files import ADAPTER, CHECKPOINTS, METRICS, RUN_CARD, is_finished
 
-RUN_CARD = "run.json"
-METRICS = "metrics.json"
 TEST_DIR = "test"
 MODES_DIR = "modes"
 
@@ -45,7 +44,7 @@ def run_cell(bench: BenchDir, name: str) -> dict[str, Any]:
     if lost is None:
         from peftctl.bench.forgetting import forgetting
 
-        lost = forgetting(config, run_dir / "adapter")
+        lost = forgetting(config, run_dir / ADAPTER)
     identity = {k: v for k, v in state.items() if k in IDENTITY_KEYS}
     record = result_record(identity, run_dir, eval_summary, test_summary, test_is_eval, lost)
     if extra:
@@ -74,9 +73,9 @@ def _train(config: Any, run_dir: Path) -> None:
     from peftctl.training import checkpoint as ckpt
     from peftctl.training.run import run_training
 
-    if (run_dir / RUN_CARD).is_file() and (run_dir / "adapter").is_dir():
+    if is_finished(run_dir):
         return
-    if ckpt.latest_checkpoint(run_dir / "checkpoints") is not None:
+    if ckpt.latest_checkpoint(run_dir / CHECKPOINTS) is not None:
         run_training(config, resume=True, quiet=True)
         return
     if run_dir.exists():
@@ -141,7 +140,7 @@ def result_record(
         "pscp": eval_summary["metrics"].get("pscp"),
         "trainable_params": card.get("parameters", {}).get("trainable"),
         "total_params": card.get("parameters", {}).get("total"),
-        "adapter_bytes": directory_bytes(run_dir / "adapter"),
+        "adapter_bytes": directory_bytes(run_dir / ADAPTER),
         "peak_rss_bytes": worker_memory["peak_rss_bytes"],
         "train_peak_rss_bytes": card.get("memory", {}).get("peak_rss_bytes"),
         "peak_gpu_bytes": worker_memory.get("peak_gpu_bytes"),

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import typer
 
-from peftctl.errors import PeftctlError
-
 SPEC_ARG = typer.Argument(..., help="Bench spec: a shipped name (`peftctl bench list`) or YAML.")
 OVERRIDES_ARG = typer.Argument(
     None, help="Dotted overrides such as seeds=[0] budget.max_steps=3 dataset.max_eval_samples=16."
@@ -39,48 +37,11 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Run the cells of SPEC that have no result yet, then write the report."""
-    from peftctl.bench.runner import EXECUTORS
+    from peftctl.bench.session import RunOptions, run_spec
 
-    if executor not in EXECUTORS:
-        raise PeftctlError(f"--executor {executor}: use one of {', '.join(EXECUTORS)}")
-    if jobs < 1 or (cpus_per_cell is not None and cpus_per_cell < 1):
-        raise PeftctlError("--jobs and --cpus-per-cell must be at least 1")
-    if executor == "ray" and jobs != 1:
-        raise PeftctlError("--jobs is for the local executor; Ray runs as many cells as fit")
-    from peftctl.bench.store import exclusive
-
-    loaded, cells, bench = _load(spec, overrides, output_dir)
-    options = {
-        "jobs": jobs,
-        "executor": executor,
-        "ray_address": ray_address,
-        "cpus_per_cell": cpus_per_cell,
-        "quiet": quiet,
-    }
-    with exclusive(bench):
-        outcome, paths = _run_locked(bench, loaded, cells, spec, overrides, options)
-    typer.echo(
-        f"done: {len(outcome.finished)} finished, {len(outcome.failed)} failed, "
-        f"{outcome.skipped} already done, in {outcome.wall_seconds:.0f} s "
-        f"(cells {outcome.cell_seconds:.0f} s); report {paths.get('summary.md', bench.root)}"
-    )
-    if outcome.failed:
-        typer.echo(
-            f"{len(outcome.failed)} cells failed: `peftctl bench status {bench.root}` shows "
-            "why; run the same command again to retry them",
-            err=True,
-        )
-        raise typer.Exit(1)
-
-
-def _run_locked(bench, loaded, cells, spec: str, overrides, options: dict):
-    """Prepare, run the missing cells and report, holding the directory's lock."""
-    from peftctl.bench.runner import prepare, run_bench
-
-    prepare(bench, loaded, cells, spec, overrides or [])
-    _print_plan_line(bench, cells, options["jobs"], options["executor"])
+    options = RunOptions(jobs, executor, ray_address, cpus_per_cell, quiet)
     try:
-        outcome = run_bench(bench, cells, **options)
+        done = run_spec(spec, overrides or [], output_dir, options, say=typer.echo)
     except KeyboardInterrupt:
         typer.echo(
             "interrupted: run the same command again to go on (finished cells are kept; "
@@ -88,7 +49,19 @@ def _run_locked(bench, loaded, cells, spec: str, overrides, options: dict):
             err=True,
         )
         raise typer.Exit(130) from None
-    return outcome, _report(bench)
+    outcome, root = done.outcome, done.bench.root
+    typer.echo(
+        f"done: {len(outcome.finished)} finished, {len(outcome.failed)} failed, "
+        f"{outcome.skipped} already done, in {outcome.wall_seconds:.0f} s "
+        f"(cells {outcome.cell_seconds:.0f} s); report {done.report.get('summary.md', root)}"
+    )
+    if outcome.failed:
+        typer.echo(
+            f"{len(outcome.failed)} cells failed: `peftctl bench status {root}` shows "
+            "why; run the same command again to retry them",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @bench_app.command("validate")
@@ -118,9 +91,10 @@ def plan(
     """The cells SPEC would run, each with a time and peak-memory estimate measured by a short
     probe on this machine (probes are cached in the bench directory)."""
     from peftctl.bench.plan import estimate_cells, probe_missing
+    from peftctl.bench.session import open_bench
     from peftctl.cli.listing import print_records
 
-    _, cells, bench = _load(spec, overrides, output_dir)
+    _, cells, bench = open_bench(spec, overrides or [], output_dir)
     probe_missing(bench, cells, quiet=as_json)
     rows, total = estimate_cells(bench, cells, jobs=jobs)
     print_records(f"Bench plan: {spec}", _PLAN_COLUMNS, rows, as_json)
@@ -156,10 +130,11 @@ _STATUS_COLUMNS = ["cell", "status", "test score", "seconds", "error"]
 @bench_app.command("report")
 def report(bench_dir: str = DIR_ARG) -> None:
     """Write results.csv, summary.md/.csv, table.tex and plots for a bench directory."""
+    from peftctl.bench.session import write_bench_report
     from peftctl.bench.store import BenchDir
 
     bench = BenchDir(Path(bench_dir).expanduser())
-    paths = _report(bench)
+    paths = write_bench_report(bench)
     typer.echo(f"report: {', '.join(str(p) for p in paths.values())}")
 
 
@@ -170,50 +145,13 @@ def list_specs(
     """The bench specs shipped with peftctl."""
     from peftctl.bench.spec import shipped_specs
     from peftctl.cli.listing import print_records
-    from peftctl.config.recipe import read_yaml
+    from peftctl.yaml_files import read_yaml
 
     rows = []
     for name, path in shipped_specs().items():
         data = read_yaml(path)
         rows.append({"name": name, "description": data.get("description", ""), "path": str(path)})
     print_records("Bench specs", ["name", "description"], rows, as_json)
-
-
-def _load(spec: str, overrides: list[str] | None, output_dir: str | None):
-    from peftctl.bench.cells import expand
-    from peftctl.bench.runner import default_output_dir
-    from peftctl.bench.spec import find_spec, load_spec
-    from peftctl.bench.store import BENCH_FILE, LOCK_FILE, BenchDir
-
-    loaded = load_spec(spec, overrides or [])
-    root = Path(output_dir).expanduser() if output_dir else default_output_dir(str(find_spec(spec)))
-    if root.exists() and not root.is_dir():
-        raise PeftctlError(f"--output-dir {root} is a file; pass a directory")
-    ours = any((root / name).exists() for name in (BENCH_FILE, "probes", LOCK_FILE))
-    if root.is_dir() and any(root.iterdir()) and not ours:
-        raise PeftctlError(
-            f"--output-dir {root} holds files but is not a bench directory; choose another"
-        )
-    return loaded, expand(loaded), BenchDir(root)
-
-
-def _print_plan_line(bench, cells, jobs: int, executor: str) -> None:
-    from peftctl.bench.plan import estimate_cells
-
-    todo = [c for c in cells if bench.status(c.name) != "finished"]
-    line = f"bench: {len(cells)} cells, {len(cells) - len(todo)} done, {len(todo)} to run"
-    line += f" -> {bench.root} ({executor}" + (f", {jobs} jobs)" if executor == "local" else ")")
-    _, total = estimate_cells(bench, cells, jobs=jobs)
-    typer.echo(f"{line}; {total.line()}")
-
-
-def _report(bench) -> dict:
-    from peftctl.bench.report import write_report
-    from peftctl.bench.store import cell_records
-
-    records = cell_records(bench)
-    title = f"Bench {bench.read_bench().get('source', bench.root)}"
-    return {p.name: p for p in write_report(bench.root, records, title=title).values()}
 
 
 def _status_row(record: dict) -> dict:

@@ -27,7 +27,7 @@ def show_dataset(
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
 ) -> None:
     """Print the first N examples of a split as prompt and target."""
-    from peftctl.config import typed
+    from peftctl import typed
     from peftctl.datasets.config import DatasetConfig
     from peftctl.datasets.definitions import expand_section
     from peftctl.datasets.loading import SPLITS, dataset_spec, load_split

@@ -42,7 +42,7 @@ def trainable_estimates(specs: Sequence[MethodSpec]) -> dict[str, int | None]:
 def default_trainable_estimate(spec: MethodSpec) -> int | None:
     """What ``spec`` trains on the default model with its default options, from its light
     config module (never its implementation); None when the method gives no estimate."""
-    from peftctl.models.arch import DEFAULT_ARCH
+    from peftctl.facts.arch import DEFAULT_ARCH
 
     if spec.config is None:
         return None

@@ -59,7 +59,7 @@ def eval_command(
     elif dataset is None:
         raise PeftctlError("nothing to evaluate: give a RUN_DIR, or --dataset NAME (with --model)")
     else:
-        from peftctl.models.names import DEFAULT_MODEL
+        from peftctl.facts.names import DEFAULT_MODEL
 
         config, candidates = model_target(
             model or DEFAULT_MODEL,

@@ -44,7 +44,7 @@ def merge(
                 "give two or more RUN_DIRs"
             )
         return _merge_one(runs[0], out_dir, dtype, overwrite)
-    from peftctl.methods.combining import combine_runs, parse_weights, plan_combination
+    from peftctl.export.combining import combine_runs, parse_weights, plan_combination
 
     plan = plan_combination(
         runs,
@@ -65,7 +65,7 @@ def merge(
 
 
 def _merge_one(run_dir: str, out_dir: str, dtype: str, overwrite: bool) -> None:
-    from peftctl.methods.merging import merge_run, plan_merge
+    from peftctl.export.merging import merge_run, plan_merge
 
     plan = plan_merge(run_dir, out_dir, dtype=dtype, overwrite=overwrite)
     card = merge_run(plan)

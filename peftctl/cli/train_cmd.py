@@ -68,8 +68,8 @@ def list_recipes(
 ) -> None:
     """List the recipes of the core and of installed plugins."""
     from peftctl.cli.listing import print_records
-    from peftctl.config.recipe import read_yaml
     from peftctl.recipes.finder import first_comment_command, installed_recipes
+    from peftctl.yaml_files import read_yaml
 
     rows = []
     for name, (path, package) in sorted(installed_recipes().items()):

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from peftctl.config import typed
+from peftctl import typed
 from peftctl.errors import PeftctlError
 from peftctl.methods.base import MethodConfig
+from peftctl.run_files import RUN_CARD
 from peftctl.specs import load_object
+from peftctl.yaml_files import read_yaml
 
 if TYPE_CHECKING:
     from peftctl.config.schema import RecipeConfig
 
 DEFAULT_METHOD = "lora"
-#: The run card ``peftctl train`` writes beside the resolved recipe.
-RUN_CARD = "run.json"
 
 
 def load_recipe(source: str | Path, overrides: Sequence[str] = ()) -> RecipeConfig:
@@ -102,28 +102,6 @@ def method_config_class(name: str) -> type[MethodConfig]:
             f"method '{name}' from {spec.owner} failed to import its config {spec.config}: "
             f"{type(exc).__name__}: {exc}; reinstall that package"
         ) from exc
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """The mapping in YAML file ``path``; syntax errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PeftctlError(f"cannot read recipe {path}: {error.strerror}") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise PeftctlError(f"{where}: {problem}; fix the YAML syntax") from error
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise PeftctlError(
-            f"recipe {path} must be a mapping of sections, not a {type(data).__name__}"
-        )
-    return data
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:

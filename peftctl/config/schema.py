@@ -49,7 +49,7 @@ class RecipeConfig:
             )
         targets = getattr(self.method, "target_modules", None)
         if targets:  # before any model loads, where the model's shape is known without it
-            from peftctl.models.module_names import check_targets
+            from peftctl.facts.module_names import check_targets
 
             check_targets(targets, self.model.name)
         if not self.output_dir:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftctl.models.names import DEFAULT_MODEL
+from peftctl.facts.names import DEFAULT_MODEL
 
 SCHEDULERS = (
     "linear",
@@ -34,7 +34,7 @@ class ModelConfig:
     )
 
     def validate(self) -> None:
-        from peftctl.models.names import check_model_name
+        from peftctl.facts.names import check_model_name
 
         check_model_name(self.name)
 

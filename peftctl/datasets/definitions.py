@@ -30,7 +30,7 @@ def is_definition_file(value: object) -> bool:
 
 def read_definition(file: Path) -> dict[str, Any]:
     """The dataset section in ``file`` (a definition or a recipe), paths anchored to it."""
-    from peftctl.config.recipe import read_yaml
+    from peftctl.yaml_files import read_yaml
 
     data = read_yaml(file)
     is_recipe = "dataset" in data
@@ -58,7 +58,7 @@ def anchor_paths(section: Mapping[str, Any], folder: Path) -> dict[str, Any]:
 def definition_specs() -> list[DatasetSpec]:
     """Dataset records of the definitions on ``$PEFTCTL_DATASETS_PATH``; a broken file is a
     warning (it must not hide the others or the built-ins)."""
-    from peftctl.config import typed
+    from peftctl import typed
     from peftctl.datasets.catalog import BUILTIN_DATASETS
     from peftctl.datasets.config import DatasetConfig
     from peftctl.datasets.user import user_spec

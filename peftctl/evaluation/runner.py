@@ -18,6 +18,7 @@ from typing import Any
 from peftctl.atomic import write_json_atomic, write_jsonl_atomic
 from peftctl.config.schema import RecipeConfig
 from peftctl.methods.base import MethodConfig, load_adapter
+from peftctl.run_files import METRICS, PREDICTIONS
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,7 @@ def inference_device(config: RecipeConfig) -> tuple[str, str]:
 
 def load_base(config: RecipeConfig, precision: str, device_type: str):
     """(tokenizer, base model in eval mode on ``device_type``) of ``config.model``."""
-    from peftctl.models.loading import load_model, load_tokenizer
-    from peftctl.training.precision import base_dtype
+    from peftctl.models.loading import base_dtype, load_model, load_tokenizer
 
     remote = config.model.trust_remote_code
     tokenizer = load_tokenizer(config.model.name, trust_remote_code=remote)
@@ -178,8 +178,8 @@ def _score(
         "output_dir": str(candidate.output_dir),
     }
     out = candidate.output_dir
-    write_jsonl_atomic(out / "predictions.jsonl", [dataclasses.asdict(p) for p in predictions])
-    write_json_atomic(out / "metrics.json", summary)
+    write_jsonl_atomic(out / PREDICTIONS, [dataclasses.asdict(p) for p in predictions])
+    write_json_atomic(out / METRICS, summary)
     return EvalResult(candidate.name, metrics, summary)
 
 

@@ -12,9 +12,7 @@ from peftctl.config.schema import RecipeConfig
 from peftctl.errors import PeftctlError
 from peftctl.evaluation.runner import Candidate
 from peftctl.methods.base import MethodConfig
-
-RECIPE_FILE = "recipe.yaml"
-ADAPTER_DIR = "adapter"
+from peftctl.run_files import ADAPTER, RECIPE
 
 
 def run_dir_target(
@@ -22,13 +20,13 @@ def run_dir_target(
 ) -> tuple[RecipeConfig, list[Candidate]]:
     """A finished run scored with its own recipe (``overrides`` such as ``eval.mode=rank``)."""
     run = Path(run_dir).expanduser()
-    if not (run / RECIPE_FILE).is_file():
+    if not (run / RECIPE).is_file():
         raise PeftctlError(
-            f"{run} is not a run directory (no {RECIPE_FILE}); pass the output_dir of "
+            f"{run} is not a run directory (no {RECIPE}); pass the output_dir of "
             "`peftctl train`, or --model/--adapter instead"
         )
     adapter = _adapter_dir(run)
-    config = load_recipe(run / RECIPE_FILE, overrides)
+    config = load_recipe(run / RECIPE, overrides)
     out = _output_dir(output_dir) if output_dir else run
     return config, [Candidate(run.name, out, adapter, config.method)]
 
@@ -87,7 +85,7 @@ def inference_target(
             )
         config, candidates = run_dir_target(run_dir, overrides)
         return config, candidates[0]
-    from peftctl.models.names import DEFAULT_MODEL
+    from peftctl.facts.names import DEFAULT_MODEL
 
     config = build_recipe({"model": {"name": model or DEFAULT_MODEL}}, overrides)
     if adapter is None:
@@ -103,29 +101,29 @@ def _adapter(path: str, method: str | None) -> tuple[str, Path, MethodConfig]:
     given = Path(path).expanduser()
     if not given.is_dir():
         raise PeftctlError(f"--adapter {path}: no such directory")
-    run = given if (given / RECIPE_FILE).is_file() else given.parent
-    if (run / RECIPE_FILE).is_file():
+    run = given if (given / RECIPE).is_file() else given.parent
+    if (run / RECIPE).is_file():
         adapter = _adapter_dir(run) if run == given else given
-        recipe_method = load_recipe(run / RECIPE_FILE).method
+        recipe_method = load_recipe(run / RECIPE).method
         if method and method != recipe_method.name:
             raise PeftctlError(
-                f"--method {method} contradicts {run / RECIPE_FILE} (method "
+                f"--method {method} contradicts {run / RECIPE} (method "
                 f"{recipe_method.name}); drop --method"
             )
         return run.name, adapter, recipe_method
     if not method:
         raise PeftctlError(
-            f"--adapter {path}: no {RECIPE_FILE} beside it says which method saved it; "
+            f"--adapter {path}: no {RECIPE} beside it says which method saved it; "
             "pass --method NAME"
         )
     return given.name, given, build_recipe({"method": {"name": method}}).method
 
 
 def _adapter_dir(run: Path) -> Path:
-    adapter = run / ADAPTER_DIR
+    adapter = run / ADAPTER
     if not adapter.is_dir():
         raise PeftctlError(
-            f"{run} has no {ADAPTER_DIR}/ (the run did not finish); resume it with "
+            f"{run} has no {ADAPTER}/ (the run did not finish); resume it with "
             "`peftctl train --resume` or evaluate a finished run"
         )
     return adapter

@@ -62,7 +62,7 @@ def plan_export(
 ) -> ExportPlan:
     """Check an export request; raises :class:`PeftctlError` for anything a user can fix.
     Imports no torch."""
-    from peftctl.methods.merging import finished_adapter, load_run
+    from peftctl.export.merging import finished_adapter, load_run
 
     if fmt not in FORMATS:
         raise PeftctlError(f"--format must be one of {', '.join(FORMATS)}, not '{fmt}'")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from peftctl.export.plan import ExportPlan
 
 if TYPE_CHECKING:
-    from peftctl.methods.merging import MergePlan
+    from peftctl.export.merging import MergePlan
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ def export_run(plan: ExportPlan) -> ExportResult:
 def _gguf(plan: ExportPlan) -> ExportResult:
     from peftctl.atomic import write_text_atomic
     from peftctl.export.llama_arch import check_supported
+    from peftctl.export.merging import merged_model
     from peftctl.export.model_gguf import export_model_gguf
     from peftctl.export.ollama import modelfile
-    from peftctl.methods.merging import merged_model
 
     check_supported(_base_config(plan))  # before loading any weights
     model, tokenizer = merged_model(_merge_plan(plan))
@@ -67,7 +67,7 @@ def _peft(plan: ExportPlan) -> ExportResult:
 
 
 def _merged(plan: ExportPlan) -> ExportResult:
-    from peftctl.methods.merging import merge_run
+    from peftctl.export.merging import merge_run
 
     card = merge_run(_merge_plan(plan, out_dir=plan.output))
     contents = f"HF model, {card['parameters']:,} parameters, {card['dtype']}"
@@ -75,7 +75,7 @@ def _merged(plan: ExportPlan) -> ExportResult:
 
 
 def _merge_plan(plan: ExportPlan, out_dir: Path | None = None) -> MergePlan:
-    from peftctl.methods.merging import MergePlan
+    from peftctl.export.merging import MergePlan
 
     dtype = {"f32": "fp32", "f16": "fp16"}.get(plan.quant or "f32", "fp32")
     out = out_dir or plan.output

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from peftctl.models.arch import Arch
+    from peftctl.facts.arch import Arch
 
 C = TypeVar("C", bound="MethodConfig")
 
@@ -42,7 +42,7 @@ class MethodConfig:
     def from_options(cls: type[C], options: Mapping[str, Any]) -> C:
         """An instance from ``method.*`` options (e.g. saved in an adapter directory), typed,
         range-checked and validated as a recipe's are."""
-        from peftctl.config.typed import build
+        from peftctl.typed import build
 
         return build(cls, options, "method")
 

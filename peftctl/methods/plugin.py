@@ -1,5 +1,5 @@
 """Registers the core's non-PEFT baselines (through the ``peftctl`` entry-point group); every
-PEFT method comes from its own package (:mod:`peftctl.methods.standard`)."""
+PEFT method comes from its own package (:mod:`peftctl.standard_packages`)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peftctl.models.names import DEFAULT_MODEL, default_gguf_path, is_default_model
+from peftctl.facts.names import DEFAULT_MODEL, default_gguf_path, is_default_model
 
 __all__ = ["DEFAULT_MODEL", "default_gguf_path", "is_default_model", "load_model", "load_tokenizer"]
 

@@ -23,9 +23,9 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from peftctl.facts.names import DEFAULT_MODEL, default_gguf_path
 from peftctl.models.cache import build_once, cache_key, cache_root, file_fingerprint
 from peftctl.models.gguf_checkpoint import read_llama_gguf
-from peftctl.models.names import DEFAULT_MODEL, default_gguf_path
 
 # Bump when the conversion below changes, so existing caches are rebuilt.
 CONVERSION_VERSION = "2"

@@ -16,12 +16,17 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from peftctl.errors import PeftctlError
-from peftctl.models.names import check_model_name, is_default_model
+from peftctl.facts.names import check_model_name, is_default_model
 
 # transformers 5 draws a "Loading weights" bar for every load: noise in one-line error output
 # and in logs, for a load of seconds
 hf_logging.disable_progress_bar()
 T = TypeVar("T")
+
+
+def base_dtype(precision: str) -> torch.dtype:
+    """dtype to load the frozen base model in for ``precision`` (fp32, bf16 or fp16)."""
+    return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
 def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:

@@ -64,8 +64,8 @@ def find_recipe(name_or_path: str) -> Path:
 
 def _missing_package(name: str) -> PeftctlError | None:
     """A recipe ``<method>_<dataset>`` of a known method whose package is not installed."""
-    from peftctl.methods.standard import not_installed, recipe_method
     from peftctl.plugin_manager import get_plugins
+    from peftctl.standard_packages import not_installed, recipe_method
 
     missing = get_plugins().missing_methods
     method = recipe_method(name, missing)

@@ -1,21 +1,20 @@
-"""The output directory: who may write into it, and the run card (``run.json``)."""
+"""The output directory: who may write into it, what a failed run leaves, parameter counts."""
 
 from __future__ import annotations
 
 import contextlib
 import math
 import os
-import platform
 import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from peftctl.errors import PeftctlError
 from peftctl.locking import LOCK_FILE, exclusive
+from peftctl.run_files import ADAPTER, CHECKPOINTS, RUN_CARD
 
 
 def check_output_dir(path: Path, *, resume: bool, overwrite: bool) -> None:
@@ -99,9 +98,9 @@ def _after_failure(path: Path) -> str:
     """Clean up after a failed run; what was kept, in words ("" when nothing was)."""
     from peftctl.training.checkpoint import list_checkpoints
 
-    if (path / "run.json").is_file():
-        return f"training finished: {path}/adapter and run.json are kept (peftctl eval {path})"
-    steps = list_checkpoints(path / "checkpoints")
+    if (path / RUN_CARD).is_file():
+        return f"training finished: {path}/{ADAPTER} and {RUN_CARD} are kept (peftctl eval {path})"
+    steps = list_checkpoints(path / CHECKPOINTS)
     if steps:
         return (
             f"checkpoints up to step {steps[-1][0]} are kept in {path}; run the same command "
@@ -130,17 +129,6 @@ def warn_single_cpu_process(num_processes: int) -> None:
         )
 
 
-def versions(*packages: str) -> dict[str, str]:
-    """Installed versions of python and ``packages`` (``""`` when not installed)."""
-    found = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = ""
-    return found
-
-
 def parameter_counts(model: Any) -> dict[str, Any]:
     """Trainable and total parameters of ``model``, quantised weights at their logical shape."""
     total = sum(logical_numel(p) for p in model.parameters())
@@ -157,8 +145,3 @@ def logical_numel(param: Any) -> int:
     per byte and keeps its real shape in ``quant_state``."""
     state = getattr(param, "quant_state", None)
     return math.prod(state.shape) if state is not None else param.numel()
-
-
-def command_line() -> str:
-    """How this process was started, for the run card."""
-    return " ".join(["peftctl", *sys.argv[1:]])

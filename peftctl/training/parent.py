@@ -16,16 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peftctl.config import typed
+from peftctl import typed
 from peftctl.errors import PeftctlError
-from peftctl.models.names import model_identity
+from peftctl.facts.names import model_identity
+from peftctl.run_files import ADAPTER, RECIPE, RUN_CARD
 
 if TYPE_CHECKING:
     from peftctl.config.schema import RecipeConfig
 
-RECIPE_FILE = "recipe.yaml"
-ADAPTER_DIR = "adapter"
-RUN_CARD = "run.json"
 PEFT_CONFIG = "adapter_config.json"
 OWN_WEIGHTS = "weights.safetensors"
 # adapter_config.json keys that shape peft weights, by the recipe option they come from
@@ -46,20 +44,20 @@ def find_parent(init_from: str) -> Parent:
     key = f"method.init_from={init_from}"
     if not path.is_dir():
         raise PeftctlError(f"{key}: no such directory; pass a run directory or an adapter one")
-    if (path / RECIPE_FILE).is_file():
-        adapter = path / ADAPTER_DIR
+    if (path / RECIPE).is_file():
+        adapter = path / ADAPTER
         if not adapter.is_dir() or not any(adapter.iterdir()):
             raise PeftctlError(
-                f"{key}: the run has no {ADAPTER_DIR}/ (it did not finish); finish it with "
+                f"{key}: the run has no {ADAPTER}/ (it did not finish); finish it with "
                 "`peftctl train --resume`, or start from a finished run"
             )
         return Parent(adapter, path)
-    if path.name == ADAPTER_DIR and (path.parent / RECIPE_FILE).is_file():
+    if path.name == ADAPTER and (path.parent / RECIPE).is_file():
         return Parent(path, path.parent)
     if (path / PEFT_CONFIG).is_file() or (path / OWN_WEIGHTS).is_file():
         return Parent(path)
     raise PeftctlError(
-        f"{key} holds neither a run ({RECIPE_FILE}) nor an adapter ({PEFT_CONFIG} or "
+        f"{key} holds neither a run ({RECIPE}) nor an adapter ({PEFT_CONFIG} or "
         f"{OWN_WEIGHTS}); pass the output_dir of `peftctl train`"
     )
 
@@ -80,7 +78,7 @@ def check_parent(config: RecipeConfig) -> Parent | None:
 def _check_run(config: RecipeConfig, run: Path) -> None:
     from peftctl.config.recipe import load_recipe
 
-    recorded = load_recipe(run / RECIPE_FILE)
+    recorded = load_recipe(run / RECIPE)
     where = f"method.init_from={config.method.init_from}"
     if recorded.method.name != config.method.name:
         raise PeftctlError(
@@ -93,7 +91,7 @@ def _check_run(config: RecipeConfig, run: Path) -> None:
         if key not in ("name", "init_from") and ours.get(key) != value:
             raise PeftctlError(
                 f"method.{key}={_show(ours.get(key))} differs from the parent run's "
-                f"{key}={_show(value)} ({run / RECIPE_FILE}); its adapter keeps the parent's "
+                f"{key}={_show(value)} ({run / RECIPE}); its adapter keeps the parent's "
                 f"options: set method.{key}={_show(value)}"
             )
     _check_model(config.model.name, recorded.model.name, where)

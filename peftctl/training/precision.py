@@ -10,14 +10,9 @@ from torch import nn
 from peftctl.methods.base import causal_lm
 
 
-def base_dtype(precision: str) -> torch.dtype:
-    """dtype to load the frozen base model in for ``precision`` (fp32, bf16 or fp16)."""
-    return torch.bfloat16 if precision == "bf16" else torch.float32
-
-
 def prepare_base(model: nn.Module, precision: str, device_type: str) -> None:
-    """Make the frozen base model (stored in :func:`base_dtype`) train well in ``precision``
-    under autocast: fast kernels, an fp32 residual stream."""
+    """Make the frozen base model (stored in :func:`~peftctl.models.loading.base_dtype`)
+    train well in ``precision`` under autocast: fast kernels, an fp32 residual stream."""
     tune_for_precision(model, precision, device_type)
     keep_residual_fp32(model, precision)
 

@@ -16,15 +16,14 @@ from peftctl.atomic import write_json_atomic, write_text_atomic
 from peftctl.config.recipe import dump_recipe
 from peftctl.config.schema import RecipeConfig
 from peftctl.errors import PeftctlError
+from peftctl.run_files import CHECKPOINTS, RECIPE, RUN_CARD, command_line, versions
 from peftctl.training import checkpoint as ckpt
 from peftctl.training.outputs import (
     Claim,
     check_output_dir,
     claim_output_dir,
     clear_output_dir,
-    command_line,
     parameter_counts,
-    versions,
     warn_single_cpu_process,
 )
 from peftctl.training.parent import Parent, check_loaded_type, check_parent, parent_card
@@ -57,7 +56,7 @@ def _trained_but_unscored(config: RecipeConfig, out: Path) -> dict[str, Any] | N
     """The run card of a run of this very recipe that trained but has no after-train score."""
     import json
 
-    card_path, recipe_path = out / "run.json", out / "recipe.yaml"
+    card_path, recipe_path = out / RUN_CARD, out / RECIPE
     if not (config.eval.after_train and card_path.is_file() and recipe_path.is_file()):
         return None
     card = json.loads(card_path.read_text(encoding="utf-8"))
@@ -87,7 +86,8 @@ def _train_and_record(
 
     from peftctl.hardware import choose_precision, cpu_capabilities, precision_warning
     from peftctl.memory import peak_memory
-    from peftctl.training.precision import base_dtype, prepare_base, upcast_trainable
+    from peftctl.models.loading import base_dtype
+    from peftctl.training.precision import prepare_base, upcast_trainable
     from peftctl.training.trainer import MIXED_PRECISION, Trainer
 
     started, wall = _now(), time.perf_counter()
@@ -117,7 +117,7 @@ def _train_and_record(
         claim.started = True
         if overwrite:
             clear_output_dir(out)
-        write_text_atomic(out / "recipe.yaml", dump_recipe(config, command_line()))
+        write_text_atomic(out / RECIPE, dump_recipe(config, command_line()))
     state.wait_for_everyone()
     if config.train.report_to != "none":
         accelerator.init_trackers(out.name, config=_flat_config(config))
@@ -170,7 +170,7 @@ def _train_and_record(
         "threads": torch.get_num_threads(),
     }
     if accelerator.is_main_process:
-        write_json_atomic(out / "run.json", card)
+        write_json_atomic(out / RUN_CARD, card)
     del trainer, model
     return _score_after_train(config, out, card, quiet=quiet)
 
@@ -186,7 +186,7 @@ def _score_after_train(
     if config.eval.after_train:
         if state.is_main_process:
             card["evaluation"] = _evaluate_run(config, out, quiet=quiet)
-            write_json_atomic(out / "run.json", card)
+            write_json_atomic(out / RUN_CARD, card)
         state.wait_for_everyone()
     return card
 
@@ -222,7 +222,7 @@ def tracking(config: RecipeConfig, out: Path) -> dict[str, Any]:
 
 def _flat_config(config: RecipeConfig) -> dict[str, Any]:
     """The recipe as flat scalar hyper-parameters (what trackers accept)."""
-    from peftctl.config import typed
+    from peftctl import typed
 
     flat: dict[str, Any] = {}
     for section, values in typed.to_plain(config).items():
@@ -234,7 +234,7 @@ def _flat_config(config: RecipeConfig) -> dict[str, Any]:
 
 
 def _resume_point(out: Path) -> Path:
-    latest = ckpt.latest_checkpoint(out / "checkpoints")
+    latest = ckpt.latest_checkpoint(out / CHECKPOINTS)
     if latest is None:
         raise PeftctlError(
             f"--resume: no checkpoint under {out / 'checkpoints'}; runs save them when "

@@ -24,6 +24,7 @@ from peftctl.errors import PeftctlError
 from peftctl.file_checks import damaged_files
 from peftctl.methods.base import Method, write_dir_atomically
 from peftctl.models.transformers_compat import enable_checkpointing
+from peftctl.run_files import ADAPTER, CHECKPOINTS, RUN_CARD
 from peftctl.training import checkpoint as ckpt
 from peftctl.training import packing
 from peftctl.training.batching import (
@@ -103,7 +104,7 @@ class Trainer:
         self.train_data, self.eval_data = train_data, eval_data
         self.pad_id = pad_id
         self.output_dir = Path(output_dir)
-        self.checkpoints = self.output_dir / "checkpoints"
+        self.checkpoints = self.output_dir / CHECKPOINTS
         self.acc = accelerator
         self.quiet = quiet
         self.state = TrainState()
@@ -400,7 +401,7 @@ class Trainer:
             saved = ckpt.read_state(folder)
             self.acc.load_state(str(folder))
         self.state = TrainState(**saved)
-        finished = (self.output_dir / "run.json").is_file()
+        finished = (self.output_dir / RUN_CARD).is_file()
         if self.state.step >= self.total_steps and finished:  # else: killed before the end
             raise PeftctlError(
                 f"checkpoint {folder} is at step {self.state.step}, the run ends at step "
@@ -409,7 +410,7 @@ class Trainer:
 
     def _write_adapter(self) -> int:
         """Write ``adapter/``: the best-eval weights when asked and known, else the last."""
-        adapter = self.output_dir / "adapter"
+        adapter = self.output_dir / ADAPTER
         best = self.checkpoints / "best"
         use_best = self.eval_cfg.load_best and self.state.best_step is not None and best.is_dir()
         advice = "the checkpoints are intact; free space, then run again with --resume"

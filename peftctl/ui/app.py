@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from peftctl.errors import PeftctlError
+from peftctl.run_files import RECIPE, RUN_CARD
 from peftctl.ui import data
 
 DEFAULT_X = "trainable_params"
@@ -309,8 +310,8 @@ def _run_detail(page: Page, run_id: str | None, show: str):
     return (
         pd.DataFrame(data.loss_points(run)),
         {k: v for k, v in metrics.items() if v is not None},
-        data.read_text(run, "recipe.yaml"),
-        data.read_text(run, "run.json"),
+        data.read_text(run, RECIPE),
+        data.read_text(run, RUN_CARD),
         pd.DataFrame(data.predictions(run, show)),
     )
 
@@ -320,7 +321,7 @@ def _run_detail(page: Page, run_id: str | None, show: str):
 
 def _launch_tab(gr, page: Page):
     from peftctl.bench.spec import shipped_specs
-    from peftctl.models.names import DEFAULT_MODEL
+    from peftctl.facts.names import DEFAULT_MODEL
     from peftctl.plugin_manager import get_plugins
     from peftctl.ui.launch import Launcher, method_fields
 

@@ -18,9 +18,8 @@ import yaml
 
 from peftctl.bench.store import BENCH_FILE, BenchDir, cell_records, read_json
 from peftctl.errors import PeftctlError
+from peftctl.run_files import METRICS, PREDICTIONS, RECIPE, RUN_CARD
 
-RUN_CARD = "run.json"
-RECIPE = "recipe.yaml"
 _MAX_DEPTH = 3
 
 
@@ -68,7 +67,7 @@ def run_record(run_dir: Path) -> dict[str, Any]:
     """A plain ``peftctl train`` run directory in the shape of a bench result record."""
     recipe = _read_yaml(run_dir / RECIPE)
     card = read_json(run_dir / RUN_CARD) or {}
-    metrics = read_json(run_dir / "metrics.json")
+    metrics = read_json(run_dir / METRICS)
     training = card.get("training", {})
     scores = _scores(metrics) if metrics else None
     method = (recipe.get("method") or {}).get("name") or card.get("method")
@@ -259,7 +258,7 @@ def predictions(run_dir: Path, show: str = "all", limit: int = 500) -> list[dict
         "invalid": lambda p: p.get("prediction") is None,
     }[show]
     rows = []
-    for item in _jsonl(run_dir / "predictions.jsonl"):
+    for item in _jsonl(run_dir / PREDICTIONS):
         if keep(item):
             rows.append({k: item.get(k) for k in ("id", "gold", "prediction", "output", "prompt")})
             if len(rows) >= limit:

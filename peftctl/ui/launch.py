@@ -1,6 +1,7 @@
 """The page's launch form: the typed recipe schema as form fields, checked exactly as the CLI
-checks a recipe, and ``peftctl train`` / ``peftctl bench run`` started as subprocesses whose
-progress the page follows. No gradio here."""
+checks a recipe; ``peftctl train`` started as a subprocess and a bench run as a thread calling
+:func:`peftctl.bench.session.run_spec` (its cells run in worker processes), whose progress the
+page follows. No gradio here."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -34,7 +37,7 @@ class FormField:
 def method_fields(method: str) -> list[FormField]:
     """The options of ``method`` (its typed config), as form fields."""
     from peftctl.config.recipe import method_config_class
-    from peftctl.config.typed import field_default
+    from peftctl.typed import field_default
 
     fields = []
     for spec in dataclasses.fields(method_config_class(method)):
@@ -79,13 +82,62 @@ def recipe_from_form(form: dict[str, Any], method_options: dict[str, str], root:
     return data, build_recipe(data)
 
 
+class Running(Protocol):
+    """What a job runs in: a process, or a thread that answers as one."""
+
+    def poll(self) -> int | None:
+        """None while running, else the exit code."""
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit code, once it has ended (or None after ``timeout`` seconds)."""
+
+
+class BenchThread(threading.Thread):
+    """``bench run`` inside the server; its lines (and a bug's traceback) go to ``log``."""
+
+    def __init__(self, spec: str, overrides: list[str], out: Path, log: Path) -> None:
+        super().__init__(name=f"bench {spec}", daemon=True)
+        self.spec, self.overrides, self.out, self.log = spec, overrides, out, log
+        self.code: int | None = None
+
+    def run(self) -> None:
+        from peftctl.bench.session import RunOptions, run_spec
+
+        with self.log.open("w", encoding="utf-8") as handle:
+
+            def say(line: str) -> None:
+                handle.write(line + "\n")
+                handle.flush()
+
+            try:
+                done = run_spec(
+                    self.spec, self.overrides, str(self.out), RunOptions(quiet=True), say
+                )
+                failed = len(done.outcome.failed)
+                say(f"done: {len(done.outcome.finished)} finished, {failed} failed")
+                self.code = 1 if failed else 0
+            except PeftctlError as error:
+                say(f"error: {error}")
+                self.code = 2
+            except Exception:  # a bug: kept in the log, the server goes on
+                handle.write(traceback.format_exc())
+                self.code = 1
+
+    def poll(self) -> int | None:
+        return None if self.is_alive() else self.code
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self.join(timeout)
+        return self.poll()
+
+
 @dataclass
 class Job:
-    """A launched ``peftctl`` process."""
+    """A launched ``peftctl train`` process or bench thread."""
 
     name: str
     kind: str  # train | bench
-    process: subprocess.Popen
+    process: Running
     log: Path
     run_dir: Path
     total_steps: int
@@ -118,8 +170,12 @@ class Launcher:
         load_spec(spec, overrides)  # the CLI's checks, before anything starts
         name = f"bench-{Path(spec).stem}"
         out = self.root / "bench" / Path(spec).stem
-        command = [sys.executable, "-m", "peftctl", "bench", "run", spec, *overrides]
-        return self._start(name, "bench", [*command, "-o", str(out), "-q"], out, {})
+        log = self._log(name)
+        thread = BenchThread(spec, overrides, out, log)
+        thread.start()
+        job = Job(name, "bench", thread, log, out, 0)
+        self.jobs.append(job)
+        return job
 
     def status_lines(self) -> list[str]:
         """One line per job: state, progress, the last line of its output."""
@@ -128,9 +184,13 @@ class Launcher:
     def finished(self) -> int:
         return sum(job.state != "running" for job in self.jobs)
 
-    def _start(self, name: str, kind: str, command: list[str], out: Path, data: dict) -> Job:
+    def _log(self, name: str) -> Path:
         log = self.root / LAUNCH_DIR / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        return log
+
+    def _start(self, name: str, kind: str, command: list[str], out: Path, data: dict) -> Job:
+        log = self._log(name)
         with log.open("w", encoding="utf-8") as handle:
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
         steps = int((data.get("train") or {}).get("max_steps") or 0)

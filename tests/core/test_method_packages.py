@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from peftctl import __version__
-from peftctl.methods.standard import OPTIONAL, STANDARD
+from peftctl.standard_packages import OPTIONAL, STANDARD
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 

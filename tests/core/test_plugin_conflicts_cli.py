@@ -64,14 +64,47 @@ def test_disabling_one_side_resolves_the_clash(clashing_plugin, cli, monkeypatch
     assert code == 0, err
 
 
-def test_plugins_shows_the_conflict(clashing_plugin, cli):
+CLASH_AND_MORE = """
+from peftctl.api import MethodSpec, hookimpl
+
+@hookimpl
+def peftctl_register_methods():
+    return [MethodSpec(name=name, summary="s", category="additive", impl="more:Impl")
+            for name in ("lora", "morelora")]
+"""
+
+
+def test_plugins_shows_the_conflict_per_name(clashing_plugin, cli):
     code, out, _ = cli("plugins", "--json")
     assert code == 0
     rows = {row["name"]: row for row in json.loads(out)}
-    assert rows["otherlora"]["status"] == "conflict"
-    assert rows["otherlora"]["error"] == "method 'lora' also in 'lora'"
-    assert rows["lora"]["status"] == "conflict"
-    assert rows["builtin-datasets"]["status"] == "ok"
+    # only the name clashes: neither plugin as a whole is marked
+    assert (rows["otherlora"]["status"], rows["otherlora"]["error"]) == ("ok", "")
+    assert rows["otherlora"]["conflicts"] == ["method 'lora' also in 'lora'"]
+    assert (rows["lora"]["status"], rows["lora"]["conflicts"]) == (
+        "ok",
+        ["method 'lora' also in 'otherlora'"],
+    )
+    assert rows["builtin-datasets"]["conflicts"] == []
+
+
+def test_plugins_table_flags_the_clashing_name_not_the_package(tmp_path, monkeypatch, cli):
+    local_plugin(tmp_path, monkeypatch, "more", CLASH_AND_MORE)
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = cli("plugins")
+    assert code == 0
+    statuses = {
+        cells[0].strip(): cells[-1].strip()
+        for cells in (line.strip("│").split("│") for line in out.splitlines())
+        if len(cells) > 2 and cells[0].strip()
+    }
+    assert statuses["more"] == statuses["lora"] == "ok"
+    assert "conflict" not in statuses.values()
+    note = " ".join(out[out.index("conflict: ") :].split())  # the note, unwrapped
+    assert note.startswith("conflict: method 'lora' is registered by both 'peftctl-lora ")
+    assert "PEFTCTL_DISABLE_PLUGINS=more" in note
+    listed = {m["name"] for m in json.loads(cli("list-methods", "--json")[1])}
+    assert "morelora" in listed and "lora" not in listed  # the plugin's other name works
 
 
 def test_a_method_whose_plugin_failed_to_load_says_so(tmp_path, monkeypatch, cli):
@@ -125,3 +158,5 @@ def test_a_name_one_plugin_registers_twice_names_that_plugin_once(tmp_path, monk
         "error: method 'double' is registered 2 times by plugin 'twice' ('local'); a plugin "
         "registers a name once: fix it, or skip it with PEFTCTL_DISABLE_PLUGINS=twice\n"
     )
+    twice = next(p for p in json.loads(cli("plugins", "--json")[1]) if p["name"] == "twice")
+    assert (twice["status"], twice["conflicts"]) == ("ok", ["method 'double' registered 2 times"])

@@ -148,9 +148,9 @@ def test_a_duplicate_name_is_unusable_and_names_both_owners(make_plugin_dist):
     assert plugins.methods.get("ia3").package == "peftctl-ia3"
     [conflict] = plugins.conflicts()
     assert "registered by both" in str(conflict)
-    status = {i.name: (i.status, i.error) for i in plugins.infos}
-    assert status["dup"] == ("conflict", "method 'lora' also in 'lora'")
-    assert status["lora"] == ("conflict", "method 'lora' also in 'dup'")
+    status = {i.name: (i.status, i.error, i.conflicts) for i in plugins.infos}
+    assert status["dup"] == ("ok", "", ["method 'lora' also in 'lora'"])  # the name, not the
+    assert status["lora"] == ("ok", "", ["method 'lora' also in 'dup'"])  # plugin, clashes
 
 
 def test_disabled_plugin_is_not_imported(make_plugin_dist):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from peftctl import plugin_manager
-from peftctl.methods.standard import STANDARD
+from peftctl.standard_packages import STANDARD
 
 OLD_RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "old_runs"
 VERA_MISSING = (
@@ -95,7 +95,7 @@ def test_an_installed_or_disabled_package_is_not_called_missing(cli, monkeypatch
 def test_a_method_whose_package_pins_transformers_4_says_so_beside_a_5x_core(
     cli, uninstall, monkeypatch, transformers, separate
 ):
-    from peftctl.methods import standard
+    from peftctl import standard_packages as standard
 
     real = standard._installed_version
     monkeypatch.setattr(

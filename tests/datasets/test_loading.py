@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from peftctl.config.typed import build
 from peftctl.datasets.config import DatasetConfig
 from peftctl.datasets.loading import dataset_spec, load_split
 from peftctl.datasets.prepare import multirc_answers, svamp_equation, wsc_fixed
 from peftctl.errors import PeftctlError
+from peftctl.typed import build
 from tests.staged import needs_staged
 
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from peftctl.config import typed
+from peftctl import typed
 from peftctl.config.recipe import method_config_class
-from peftctl.methods.standard import STANDARD
-from peftctl.models.arch import DEFAULT_ARCH, Arch
+from peftctl.facts.arch import DEFAULT_ARCH, Arch
 from peftctl.plugin_manager import get_plugins
+from peftctl.standard_packages import STANDARD
 
 #: Need real weights: PiSSA takes an SVD; on the meta device AdaLoRA's rank counter turns
 #: trainable; P-tuning v2 starts from the model's own keys/values. They run on the default
@@ -119,8 +119,8 @@ def test_options_the_arch_cannot_take_have_no_estimate(name: str, options: dict)
 def test_default_arch_matches_the_default_model() -> None:
     from transformers import AutoConfig
 
+    from peftctl.facts.names import DEFAULT_MODEL
     from peftctl.models.loading import model_source
-    from peftctl.models.names import DEFAULT_MODEL
 
     config = AutoConfig.from_pretrained(model_source(DEFAULT_MODEL))
     assert Arch.from_hf_config(config) == DEFAULT_ARCH

@@ -8,8 +8,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from peftctl.facts.names import DEFAULT_MODEL
 from peftctl.models import default_model, load_model, load_tokenizer
-from peftctl.models.names import DEFAULT_MODEL
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 TEMPLATE = (

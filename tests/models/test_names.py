@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from peftctl.errors import PeftctlError
-from peftctl.models import names
+from peftctl.facts import names
 
 
 def test_alias_is_recognised_and_other_names_are_not():
@@ -39,7 +39,7 @@ def test_missing_wheel_names_the_install_command(monkeypatch, tmp_path, spec):
 
 def test_light_modules_import_no_heavy_libraries():
     code = (
-        "import sys, peftctl.models, peftctl.models.names, peftctl.hardware\n"
+        "import sys, peftctl.models, peftctl.facts.names, peftctl.hardware\n"
         "heavy = {'torch', 'transformers', 'tokenizers', 'numpy'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
@@ -58,6 +58,6 @@ def test_a_missing_path_is_named_before_anything_loads(name, cli):
 
 @pytest.mark.parametrize("name", ["HuggingFaceTB/SmolLM2-135M", "gpt2", "smollm2-135m-instruct"])
 def test_hub_ids_and_the_alias_pass_the_name_check(name):
-    from peftctl.models.names import check_model_name
+    from peftctl.facts.names import check_model_name
 
     check_model_name(name)

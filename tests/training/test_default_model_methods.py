@@ -13,7 +13,7 @@ import os
 import pytest
 
 from peftctl.cli import main
-from peftctl.models.arch import DEFAULT_ARCH
+from peftctl.facts.arch import DEFAULT_ARCH
 from peftctl.plugin_manager import get_plugins
 
 FAST = ("lora", "ia3", "prompt_tuning")

@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from peftctl.methods.base import causal_lm
+from peftctl.models.loading import base_dtype
 from peftctl.testing import make_method, random_batch, tiny_llama
 from peftctl.training.loss import SparseLMLoss
-from peftctl.training.precision import base_dtype, prepare_base, tune_for_precision
+from peftctl.training.precision import prepare_base, tune_for_precision
 
 
 def bf16_model(*, residual_fp32: bool = True) -> nn.Module:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from peftctl.config import typed
+from peftctl import typed
 from peftctl.config.recipe import merge, parse_overrides
 from peftctl.config.sections import TrainConfig
 from peftctl.errors import PeftctlError

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from peftctl.methods.base import MethodConfig
 
 if TYPE_CHECKING:
-    from peftctl.models.arch import Arch
+    from peftctl.facts.arch import Arch
 
 
 @dataclass(kw_only=True)

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peftctl.errors import PeftctlError
+from peftctl.run_files import ADAPTER, RECIPE
 
 if TYPE_CHECKING:
     from peftctl.config.schema import RecipeConfig
     from peftctl.specs import MethodSpec
 
-RECIPE_FILE = "recipe.yaml"
-ADAPTER_DIR = "adapter"
 MERGE_CARD = "merge.json"
 DTYPES = ("fp32", "bf16", "fp16")
 
@@ -48,7 +47,7 @@ def plan_merge(
     if not spec.mergeable:
         raise PeftctlError(
             f"method '{spec.name}' ({spec.category}) cannot be merged: its adapter is not a "
-            f"weight update; use {run / ADAPTER_DIR} with the base model (`peftctl eval {run}`)"
+            f"weight update; use {run / ADAPTER} with the base model (`peftctl eval {run}`)"
         )
     adapter = finished_adapter(run)
     out = Path(out_dir).expanduser()
@@ -63,21 +62,20 @@ def load_run(run_dir: str | Path) -> tuple[Path, RecipeConfig, MethodSpec]:
     from peftctl.plugin_manager import get_plugins
 
     run = Path(run_dir).expanduser()
-    if not (run / RECIPE_FILE).is_file():
+    if not (run / RECIPE).is_file():
         raise PeftctlError(
-            f"{run} is not a run directory (no {RECIPE_FILE}); pass the output_dir of "
-            "`peftctl train`"
+            f"{run} is not a run directory (no {RECIPE}); pass the output_dir of `peftctl train`"
         )
-    config = load_recipe(run / RECIPE_FILE)
+    config = load_recipe(run / RECIPE)
     return run, config, get_plugins().methods.get(config.method.name)
 
 
 def finished_adapter(run: Path) -> Path:
     """``run``'s non-empty ``adapter/`` directory, or a :class:`PeftctlError`."""
-    adapter = run / ADAPTER_DIR
+    adapter = run / ADAPTER
     if not adapter.is_dir() or not any(adapter.iterdir()):
         raise PeftctlError(
-            f"{run} has no {ADAPTER_DIR}/ (the run did not finish); resume it with "
+            f"{run} has no {ADAPTER}/ (the run did not finish); resume it with "
             "`peftctl train --resume` or merge a finished run"
         )
     return adapter
@@ -99,8 +97,8 @@ def merge_run(plan: MergePlan) -> dict[str, Any]:
     """Load the base model and adapter of ``plan``, merge in fp32, save the model (in
     ``plan.dtype``), its tokenizer and ``merge.json`` to ``plan.out_dir``; returns what
     ``merge.json`` holds."""
-    from peftctl.config import typed
-    from peftctl.training.outputs import versions
+    from peftctl import typed
+    from peftctl.run_files import versions
 
     merged, tokenizer = merged_model(plan, dtype=plan.dtype)
     card = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from peftctl.methods.targets import Targets, is_all_linear, matches, unmatched_entry
+from peftctl.facts.targets import Targets, is_all_linear, matches, unmatched_entry
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -80,7 +80,7 @@ class Arch:
 
     def targets(self, targets: Targets) -> list[tuple[int, int]] | None:
         """Shapes of every linear of the model that ``targets`` names (peft's semantics, see
-        :mod:`peftctl.methods.targets`); None when an entry names no linear of this
+        :mod:`peftctl.facts.targets`); None when an entry names no linear of this
         architecture (an estimate would be a guess)."""
         linears = self.named_linears()
         if is_all_linear(targets):

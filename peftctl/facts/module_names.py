@@ -9,9 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from peftctl.errors import PeftctlError
-from peftctl.methods.targets import Targets, is_all_linear, unmatched_entry
-from peftctl.models.arch import DEFAULT_ARCH, Arch
-from peftctl.models.names import is_default_model
+from peftctl.facts.arch import DEFAULT_ARCH, Arch
+from peftctl.facts.names import is_default_model
+from peftctl.facts.targets import Targets, is_all_linear, unmatched_entry
 
 # model types whose modules are named as in transformers' Llama (what Arch describes)
 LLAMA_LIKE = ("llama", "mistral")

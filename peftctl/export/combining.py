@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from peftctl.errors import PeftctlError
-from peftctl.methods.merging import DTYPES, MergePlan, plan_merge
+from peftctl.export.merging import DTYPES, MergePlan, plan_merge
 
 COMBINATIONS = ("linear", "ties", "cat")
 PEFT_CONFIG = "adapter_config.json"
@@ -114,7 +114,7 @@ def _lora_config(run: MergePlan) -> dict[str, Any]:
 
 
 def _check_same_base(runs: list[MergePlan]) -> None:
-    from peftctl.models.names import model_identity
+    from peftctl.facts.names import model_identity
 
     first = runs[0]
     for run in runs[1:]:
@@ -139,7 +139,7 @@ def combine_runs(plan: CombinationPlan) -> dict[str, Any]:
     (a standalone model, or with ``adapter_only`` a run directory); returns ``merge.json``."""
     import torch
 
-    from peftctl.methods.merging import save_standalone, torch_dtype
+    from peftctl.export.merging import save_standalone, torch_dtype
     from peftctl.models.loading import load_model, load_tokenizer
 
     base = plan.runs[0].config.model
@@ -184,10 +184,10 @@ def _combined(model: Any, plan: CombinationPlan) -> Any:
 def _save_run(plan: CombinationPlan, peft_model: Any, card: dict[str, Any]) -> None:
     """``adapter/``, a LoRA ``recipe.yaml`` describing it, and ``merge.json``, atomically."""
     from peftctl.config.recipe import build_recipe, dump_recipe
-    from peftctl.config.typed import to_plain
+    from peftctl.export.merging import write_card
     from peftctl.methods.base import write_dir_atomically
-    from peftctl.methods.merging import write_card
-    from peftctl.training.outputs import command_line
+    from peftctl.run_files import ADAPTER, RECIPE, command_line
+    from peftctl.typed import to_plain
 
     saved = peft_model.peft_config[COMBINED]
     recipe = to_plain(plan.runs[0].config)
@@ -202,15 +202,15 @@ def _save_run(plan: CombinationPlan, peft_model: Any, card: dict[str, Any]) -> N
     config = build_recipe(recipe)
 
     def write(folder: Path) -> None:
-        peft_model.save_pretrained(str(folder / "adapter"), safe_serialization=True)
-        (folder / "recipe.yaml").write_text(dump_recipe(config, command_line()), encoding="utf-8")
+        peft_model.save_pretrained(str(folder / ADAPTER), safe_serialization=True)
+        (folder / RECIPE).write_text(dump_recipe(config, command_line()), encoding="utf-8")
         write_card(folder, card)
 
     write_dir_atomically(plan.out_dir, write)
 
 
 def _card(plan: CombinationPlan, rank: int) -> dict[str, Any]:
-    from peftctl.training.outputs import versions
+    from peftctl.run_files import versions
 
     first = plan.runs[0]
     return {
