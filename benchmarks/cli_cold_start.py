@@ -47,6 +47,7 @@ UNDO = {
         "est._write = lambda *a: None"
     ),
 }
+UNDO["without all three"] = "; ".join(code for code in UNDO.values() if code)
 
 
 def time_command(argv: list[str], runs: int, env: dict[str, str], cwd: str) -> dict[str, float]:
@@ -73,22 +74,65 @@ def peftctl_argv(use_module: bool) -> list[str]:
 
 def launcher(undo: str, command: str) -> list[str]:
     """``python -c`` running ``peftctl command`` after ``undo``."""
-    code = f"import sys; {undo}; from peftctl.cli import main; main({command.split()!r})"
+    run = f"from peftctl.cli import main; main({command.split()!r})"
+    code = "; ".join(part for part in ("import sys", undo, run) if part)
     return [sys.executable, "-c", code]
 
 
 def ablate(runs: int, env: dict[str, str], cwd: str, base: float) -> None:
-    """``list-methods`` with all tricks, then with each undone: what each one buys."""
-    head = f"{'median s':>9} {'cpu s':>7} {'overhead s':>11} {'cost s':>7}"
-    print(f"\n{'list-methods, launcher':28} {head}")
-    kept = None
-    for name, undo in UNDO.items():
-        t = time_command(launcher(undo, CHECKED), runs, env, cwd)
-        kept = t["median"] if kept is None else kept
-        print(
-            f"{name:28} {t['median']:9.3f} {t['cpu']:7.3f} {t['median'] - base:+11.3f} "
-            f"{t['median'] - kept:+7.3f}"
-        )
+    """``list-methods`` with all tricks, then with each undone: what each one buys. The
+    variants take turns, run by run, so a machine slowing down weighs on all alike."""
+    argvs = {name: launcher(undo, CHECKED) for name, undo in UNDO.items()}
+    for argv in argvs.values():  # warm-up: bytecode, kept estimates
+        subprocess.run(argv, check=True, env=env, cwd=cwd, capture_output=True)
+    walls: dict[str, list[float]] = {name: [] for name in argvs}
+    for _ in range(runs):
+        for name, argv in argvs.items():
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, env=env, cwd=cwd, capture_output=True)
+            walls[name].append(time.perf_counter() - start)
+    kept = statistics.median(walls["all tricks kept"])
+    print(f"\n{'list-methods, launcher':28} {'median s':>9} {'overhead s':>11} {'cost s':>7}")
+    for name, times in walls.items():
+        median = statistics.median(times)
+        print(f"{name:28} {median:9.3f} {median - base:+11.3f} {median - kept:+7.3f}")
+
+
+#: a trick's work timed inside one fresh interpreter: (what, code printing "<kept> <undone>" ms)
+COMPONENTS = {
+    "entry points: reader vs importlib.metadata": (
+        "import time, peftctl.entry_points as e\n"
+        "t = time.perf_counter(); e.entry_points('peftctl'); a = time.perf_counter() - t\n"
+        "t = time.perf_counter(); e._from_importlib('peftctl'); b = time.perf_counter() - t\n"
+        "print(a * 1000, b * 1000)"
+    ),
+    "estimates: kept vs computed": (
+        "import time, peftctl.cli.estimates as est\n"
+        "from peftctl.plugin_manager import get_plugins\n"
+        "specs = get_plugins().methods.all()\n"
+        "t = time.perf_counter(); est.trainable_estimates(specs); a = time.perf_counter() - t\n"
+        "est._read = est._write = lambda *args: None\n"
+        "t = time.perf_counter(); est.trainable_estimates(specs); b = time.perf_counter() - t\n"
+        "print(a * 1000, b * 1000)"
+    ),
+    "typer coercion: pydantic import": (
+        "import time; t = time.perf_counter(); import pydantic; pydantic.TypeAdapter(int)\n"
+        "print(0.0, (time.perf_counter() - t) * 1000)"
+    ),
+}
+
+
+def components(runs: int, env: dict[str, str], cwd: str) -> None:
+    """Median ms of each trick's work with the trick and without it, in fresh interpreters."""
+    print(f"\n{'work of each trick, fresh process':44} {'kept ms':>8} {'undone ms':>10}")
+    for what, code in COMPONENTS.items():
+        pairs = []
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd,
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+            pairs.append([float(x) for x in out.split()])
+        kept, undone = (statistics.median(column) for column in zip(*pairs, strict=True))
+        print(f"{what:44} {kept:8.1f} {undone:10.1f}")
 
 
 def main() -> None:
@@ -116,6 +160,7 @@ def main() -> None:
             )
         if args.ablate:
             ablate(args.runs, env, scratch, base["median"])
+            components(args.runs, env, scratch)
     verdict = "within" if overheads[CHECKED] <= GOAL_S else "ABOVE"
     print(f"peftctl {CHECKED}: python + {overheads[CHECKED]:.3f} s, {verdict} the goal {GOAL_S} s")
     if args.check and overheads[CHECKED] > GOAL_S:
