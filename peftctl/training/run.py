@@ -237,7 +237,7 @@ def _resume_point(out: Path) -> Path:
     latest = ckpt.latest_checkpoint(out / CHECKPOINTS)
     if latest is None:
         raise PeftctlError(
-            f"--resume: no checkpoint under {out / 'checkpoints'}; runs save them when "
+            f"--resume: no checkpoint under {out / CHECKPOINTS}; runs save them when "
             "train.save_every > 0. Run again with --overwrite to start afresh"
         )
     return latest

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from peftctl.errors import PeftctlError
-from peftctl.run_files import RECIPE, RUN_CARD
+from peftctl.run_files import METRICS, RECIPE, RUN_CARD
 from peftctl.ui import data
 
 DEFAULT_X = "trainable_params"
@@ -38,7 +38,7 @@ class Page:
         """Changes whenever a run or cell starts, finishes or fails."""
         stamps = []
         for root in self.roots:
-            for pattern in ("**/run.json", "**/metrics.json", "**/state/*.json", "**/bench.json"):
+            for pattern in (f"**/{RUN_CARD}", f"**/{METRICS}", "**/state/*.json", "**/bench.json"):
                 for path in root.glob(pattern):
                     if "/.launch/" not in str(path):
                         stamps.append((str(path), path.stat().st_mtime_ns))

@@ -124,3 +124,34 @@ def test_the_model_facts_import_no_torch():
     code = f"import sys, {modules}; print(sorted({heavy} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+RUN_FILES = {"recipe.yaml", "run.json", "checkpoints", "metrics.json", "predictions.jsonl"}
+
+
+def spelled_run_files(path: Path) -> list[str]:
+    """String literals of ``path`` used as a run directory's file name (``"run.json"``,
+    ``"**/run.json"``); prose in messages and help may name them."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return [
+        f"{path.relative_to(REPO)}:{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and (node.value in RUN_FILES or node.value.endswith(tuple(f"/{n}" for n in RUN_FILES)))
+    ]  # fmt: skip
+
+
+def test_the_run_directory_layout_is_spelled_in_one_module():
+    owner = PACKAGE / "run_files.py"
+    assert len(spelled_run_files(owner)) == len(RUN_FILES)
+    others = [p for p in PACKAGE.rglob("*.py") if p != owner and "template" not in p.parts]
+    bad = [line for path in others for line in spelled_run_files(path)]
+    assert not bad, "use peftctl.run_files:\n" + "\n".join(bad)
