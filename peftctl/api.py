@@ -26,7 +26,14 @@ from peftctl import __version__, hookimpl
 from peftctl.datasets.formatting import Rendered
 from peftctl.errors import PeftctlError
 from peftctl.facts.arch import DEFAULT_ARCH, Arch
-from peftctl.facts.targets import ALL_LINEAR, Targets, is_all_linear, matches, peft_targets
+from peftctl.facts.targets import (
+    ALL_LINEAR,
+    Targets,
+    is_all_linear,
+    matches,
+    peft_targets,
+    resolve_targets,
+)
 from peftctl.methods.adapter_dir import load_adapter_dir, save_adapter_dir
 from peftctl.methods.base import Method, MethodConfig, causal_lm, write_dir_atomically
 from peftctl.methods.targets import target_linears
@@ -70,6 +77,7 @@ __all__ = [
     "matches",
     "peft_targets",
     "plugin_recipe_dir",
+    "resolve_targets",
     "returned_cache",
     "save_adapter_dir",
     "target_linears",

@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from peftctl.facts.targets import Targets, is_all_linear, matches, unmatched_entry
+from peftctl.facts.targets import (
+    Targets,
+    is_all_linear,
+    is_peft_default,
+    matches,
+    resolve_targets,
+    unmatched_entry,
+)
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -29,6 +36,7 @@ class Arch:
     vocab_size: int
     head_dim: int = 0  # 0: hidden_size // num_heads
     tie_word_embeddings: bool = False
+    model_type: str = "llama"  # what role:<role> target entries resolve against
 
     @classmethod
     def from_hf_config(cls, config: Any) -> Arch:
@@ -43,6 +51,7 @@ class Arch:
             vocab_size=config.vocab_size,
             head_dim=getattr(config, "head_dim", None) or 0,
             tie_word_embeddings=bool(getattr(config, "tie_word_embeddings", False)),
+            model_type=getattr(config, "model_type", None) or "llama",
         )
 
     @property
@@ -85,6 +94,9 @@ class Arch:
         linears = self.named_linears()
         if is_all_linear(targets):
             return list(linears.values())
+        if is_peft_default(targets):
+            return None  # peft's choice, known once peft is imported
+        targets = resolve_targets(targets, self.model_type)
         if not targets or unmatched_entry(linears, targets) is not None:
             return None
         return [shape for name, shape in linears.items() if matches(name, targets)]

@@ -1,60 +1,77 @@
-"""The module names of a model, known without torch or weights where its shape is: the
-default model, or a local Llama-family directory (its ``config.json``). What ``validate`` needs
-to catch a ``method.target_modules`` that names nothing before any model loads."""
+"""The module names of a model, known without torch or weights where its ``config.json`` can be
+read: the default model, a local directory, or a hub id already in the Hugging Face cache.
+What ``validate`` needs to catch a ``method.target_modules`` that names nothing (or a role the
+family lacks) before any model loads."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
-from peftctl.errors import PeftctlError
-from peftctl.facts.arch import DEFAULT_ARCH, Arch
+from peftctl.errors import PeftctlError, warn_once
+from peftctl.facts.arch import DEFAULT_ARCH
+from peftctl.facts.families import family_of
 from peftctl.facts.names import is_default_model
-from peftctl.facts.targets import Targets, is_all_linear, unmatched_entry
+from peftctl.facts.targets import (
+    Targets,
+    is_all_linear,
+    is_peft_default,
+    resolve_targets,
+    unmatched_entry,
+)
 
-# model types whose modules are named as in transformers' Llama (what Arch describes)
-LLAMA_LIKE = ("llama", "mistral")
 
-
-def known_arch(model_name: str) -> Arch | None:
-    """The shape of ``model_name`` when it can be read without torch, else None (a hub id)."""
+def model_config(model_name: str) -> dict[str, Any] | None:
+    """The ``config.json`` of ``model_name`` as a dict, when it can be read without a download."""
     if is_default_model(model_name):
-        return DEFAULT_ARCH
-    config = Path(model_name).expanduser() / "config.json"
+        return {"model_type": DEFAULT_ARCH.model_type, "num_hidden_layers": DEFAULT_ARCH.num_layers}
+    path = Path(model_name).expanduser() / "config.json"
+    if not path.is_file():
+        path = _cached_hub_config(model_name)
     try:
-        data = json.loads(config.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8")) if path else None
     except (OSError, ValueError):
         return None
-    if data.get("model_type") not in LLAMA_LIKE:
+    return data if isinstance(data, dict) else None
+
+
+def _cached_hub_config(model_name: str) -> Path | None:
+    """``config.json`` of hub id ``model_name`` in the Hugging Face cache, if it is there."""
+    if model_name.count("/") != 1 or model_name.startswith((".", "/", "~")):
         return None
+    from huggingface_hub import try_to_load_from_cache
+
     try:
-        return Arch.from_hf_config(SimpleNamespace(**data))
-    except (AttributeError, TypeError, ZeroDivisionError):
+        found = try_to_load_from_cache(model_name, "config.json")
+    except ValueError:  # not a valid repo id
         return None
-
-
-def module_names(arch: Arch) -> list[str]:
-    """Full names of the decoder's linears and norms (``model.layers.0.mlp.up_proj``)."""
-    norms = [
-        f"model.layers.{i}.{norm}"
-        for i in range(arch.num_layers)
-        for norm in ("input_layernorm", "post_attention_layernorm")
-    ]
-    return [*arch.named_linears(), *norms, "model.norm"]
+    return Path(found) if isinstance(found, str) else None
 
 
 def check_targets(targets: Targets, model_name: str) -> None:
-    """Raise when an entry of ``targets`` names no module of ``model_name`` (when its shape is
-    known without loading it), listing what the model has."""
-    arch = known_arch(model_name)
-    if arch is None or is_all_linear(targets):
+    """Raise when an entry of ``targets`` names no module of ``model_name``, or a role its
+    family lacks (when its config can be read without loading it), listing what it has; for a
+    family peftctl has no table for, say so and leave the check to model load."""
+    if is_all_linear(targets) or is_peft_default(targets):
         return
-    names = module_names(arch)
-    entry = unmatched_entry(names, targets)
+    config = model_config(model_name)
+    if config is None:
+        return  # a hub id not downloaded yet: checked when it loads
+    model_type = config.get("model_type")
+    family = family_of(model_type)
+    if family is None:
+        warn_once(
+            f"method.target_modules: model type '{model_type}' of {model_name} is not in "
+            "peftctl's family table; its targets are checked when the model loads"
+        )
+        return
+    names = family.module_names(family.num_layers(config) or 1)
+    entry = unmatched_entry(names, resolve_targets(targets, model_type))
     if entry is not None:
-        leaves = sorted({name.rpartition(".")[2] for name in names})
+        leaves = ", ".join(family.target_entry(p) for p in [*family.linears, *family.norms])
         raise PeftctlError(
-            f"method.target_modules: '{entry}' names no module of {model_name}; its "
-            f"modules are {', '.join(leaves)} (or all-linear)"
+            f"method.target_modules: '{entry}' names no module of {model_name} "
+            f"({family.name}); its modules are {leaves} (or roles such as role:query, or "
+            "all-linear)"
         )

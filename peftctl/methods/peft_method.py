@@ -11,7 +11,13 @@ from pathlib import Path
 from peft import PeftConfig, PeftModel, get_peft_model
 from torch import nn
 
-from peftctl.methods.base import Method, write_dir_atomically
+from peftctl.errors import PeftctlError
+from peftctl.facts.targets import is_peft_default, resolve_targets
+from peftctl.methods.base import Method, causal_lm, write_dir_atomically
+from peftctl.methods.targets import no_match
+
+#: peft config fields that name modules (IA3's feed-forward ones are among its targets)
+MODULE_FIELDS = ("target_modules", "feedforward_modules")
 
 
 class PeftMethod(Method):
@@ -22,7 +28,27 @@ class PeftMethod(Method):
         raise NotImplementedError
 
     def apply(self, model: nn.Module) -> nn.Module:
-        return get_peft_model(model, self.peft_config())
+        config = self.peft_config()
+        model_type = getattr(causal_lm(model).config, "model_type", None)
+        for field in MODULE_FIELDS:
+            names = getattr(config, field, None)
+            if names is not None and not isinstance(names, str):
+                names = sorted(names) if isinstance(names, set) else list(names)
+            if names is not None:
+                names = None if is_peft_default(names) else resolve_targets(names, model_type)
+                setattr(config, field, names)
+        try:
+            return get_peft_model(model, config)
+        except ValueError as error:  # peft's NoMatchingPeftModuleError is one
+            targets = getattr(self.config, "target_modules", None)
+            if "Please specify" in str(error) and is_peft_default(targets or ()):
+                raise PeftctlError(
+                    f"method.target_modules=default: peft has no default modules for model type "
+                    f"'{model_type}'; name roles (role:query, role:value) or use all-linear"
+                ) from None
+            if "not found in the base model" in str(error):
+                raise PeftctlError(no_match(targets, causal_lm(model))) from None
+            raise
 
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=trainable)

@@ -70,7 +70,7 @@ CASES: list[tuple[str, str, str]] = [
     (
         "target-names-nothing",
         "validate lora_sst2 method.target_modules=[qproj]",
-        "'qproj' names no module of smollm2-135m-instruct; its modules are down_proj",
+        "'qproj' names no module of smollm2-135m-instruct (llama); its modules are q_proj",
     ),
     (
         "target-on-a-local-model",

@@ -39,7 +39,7 @@ def test_lora_sst2_resolves_typed_values():
     config = load_recipe("lora_sst2", ["train.lr=1e-4", "method.r=16", "seed=7"])
     assert isinstance(config.method, LoraConfig)
     assert (config.train.lr, config.method.r, config.seed) == (1e-4, 16, 7)
-    assert config.method.target_modules == ["q_proj", "v_proj"]
+    assert config.method.target_modules == ["role:query", "role:value"]
     assert config.output_dir == "runs/lora_sst2"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl.api import MethodConfig, PeftctlError
+from peftctl.api import MethodConfig, PeftctlError, resolve_targets
 
 if TYPE_CHECKING:
     from peftctl.api import Arch
@@ -17,11 +17,11 @@ class Ia3Config(MethodConfig):
 
     name: str = field(default="ia3", metadata={"help": "Method name."})
     target_modules: list[str] = field(
-        default_factory=lambda: ["k_proj", "v_proj", "down_proj"],
-        metadata={"help": "Module name suffixes whose activations are rescaled."},
+        default_factory=lambda: ["role:key", "role:value", "role:down"],
+        metadata={"help": "Modules whose activations are rescaled: name suffixes or roles."},
     )
     feedforward_modules: list[str] = field(
-        default_factory=lambda: ["down_proj"],
+        default_factory=lambda: ["role:down"],
         metadata={
             "help": "Which of target_modules are feed-forward (rescaled on their input, "
             "not their output)."
@@ -40,11 +40,10 @@ class Ia3Config(MethodConfig):
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.linear_shapes()
-        if any(name not in shapes for name in self.target_modules):
+        targets = resolve_targets(self.target_modules, arch.model_type)
+        if isinstance(targets, str) or any(name not in shapes for name in targets):
             return None
-        feedforward = set(self.feedforward_modules)  # scaled on their input, others on output
-        per_layer = sum(
-            shapes[name][0 if name in feedforward else 1]
-            for name in dict.fromkeys(self.target_modules)
-        )
+        # scaled on their input, the others on their output
+        feedforward = set(resolve_targets(self.feedforward_modules, arch.model_type))
+        per_layer = sum(shapes[name][0 if name in feedforward else 1] for name in targets)
         return arch.num_layers * per_layer

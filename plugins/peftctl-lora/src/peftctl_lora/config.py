@@ -25,8 +25,11 @@ class LoraConfig(MethodConfig):
         metadata={"help": "Dropout on the adapter input (0 = none, fastest).", "min": 0, "max": 1},
     )
     target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "v_proj"],
-        metadata={"help": "Module name suffixes to adapt, or ['all-linear']."},
+        default_factory=lambda: ["role:query", "role:value"],
+        metadata={
+            "help": "Modules to adapt: name suffixes, roles (role:query, role:mlp, ...), or "
+            "['all-linear']."
+        },
     )
     bias: str = field(
         default="none",

@@ -21,8 +21,11 @@ class OftConfig(MethodConfig):
         metadata={"help": "Size of each orthogonal block; must divide the in-features.", "min": 1},
     )
     target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "v_proj"],
-        metadata={"help": "Module name suffixes to adapt, or ['all-linear']."},
+        default_factory=lambda: ["role:query", "role:value"],
+        metadata={
+            "help": "Modules to adapt: name suffixes, roles (role:query, role:mlp, ...), or "
+            "['all-linear']."
+        },
     )
     dropout: float = field(
         default=0.0, metadata={"help": "Multiplicative dropout on blocks.", "min": 0, "max": 1}

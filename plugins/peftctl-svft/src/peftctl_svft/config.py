@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from peftctl.api import Arch, MethodConfig, PeftctlError
 
 PATTERNS = ("plain", "banded", "random", "top_k")
-DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+DECODER_LINEARS = ("role:attention", "role:mlp")  # every decoder linear, on every family
 
 
 @dataclass(kw_only=True)

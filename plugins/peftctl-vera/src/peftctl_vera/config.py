@@ -19,8 +19,8 @@ class VeraConfig(MethodConfig):
     name: str = field(default="vera", metadata={"help": "Method name."})
     r: int = field(default=256, metadata={"help": "Rank of the shared random matrices.", "min": 1})
     target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "v_proj"],
-        metadata={"help": "Module name suffixes to adapt."},
+        default_factory=lambda: ["role:query", "role:value"],
+        metadata={"help": "Modules to adapt: name suffixes or roles (role:query, ...)."},
     )
     dropout: float = field(
         default=0.0, metadata={"help": "Dropout on the adapter input.", "min": 0, "max": 1}
