@@ -3,10 +3,11 @@ and which of them plays each role, so a recipe's ``target_modules`` can name rol
 (``role:query``) that resolve on every family, fused projections included. Torch-free.
 
 Roles: ``query``, ``key``, ``value``, ``attn_out`` (attention output), ``gate``, ``up``,
-``down`` (MLP), and the groups ``attention`` (query, key, value, attn_out) and ``mlp``
-(gate, up, down). A fused module (Phi-3's ``qkv_proj``, GPT-2's ``c_attn``) plays each of its
-roles: ``[role:query, role:value]`` adapts it once. A role a family lacks (GPT-2 has no MLP
-gate) is an error when named alone and skipped inside a group.
+``down`` (MLP), the groups ``attention`` (query, key, value, attn_out) and ``mlp`` (gate, up,
+down), and ``norms`` (every norm, for norm-tuning methods). A fused module (Phi-3's
+``qkv_proj``, GPT-2's ``c_attn``) plays each of its roles: ``[role:query, role:value]`` adapts
+it once. A role a family lacks (GPT-2 has no MLP gate) is an error when named alone and
+skipped inside a group.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 ROLE_PREFIX = "role:"
 ROLES = ("query", "key", "value", "attn_out", "gate", "up", "down")
 GROUPS = {"attention": ROLES[:4], "mlp": ROLES[4:]}
+NORMS = "norms"  # role:norms: every norm of a layer and the final one
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from peftctl.errors import PeftctlError
-from peftctl.facts.families import FAMILIES, GROUPS, ROLE_PREFIX, ROLES, Family, family_of
+from peftctl.facts.families import FAMILIES, GROUPS, NORMS, ROLE_PREFIX, ROLES, Family, family_of
 
 ALL_LINEAR = "all-linear"
 PEFT_DEFAULT = "default"
@@ -68,12 +68,14 @@ def _role_entries(entry: str, family: Family, field: str) -> list[str]:
     if not entry.startswith(ROLE_PREFIX):
         return [entry]
     role = entry.removeprefix(ROLE_PREFIX)
-    if role in GROUPS:
+    if role == NORMS:
+        paths = [*family.norms, family.final_norm]
+    elif role in GROUPS:
         paths = [family.roles[r] for r in GROUPS[role] if r in family.roles]
     elif role in family.roles:
         paths = [family.roles[role]]
     else:
-        known = ", ".join([*ROLES, *GROUPS])
+        known = ", ".join([*ROLES, *GROUPS, NORMS])
         has = ", ".join(family.roles)
         why = (
             f"{family.name} has no {role} projection (it has {has})"

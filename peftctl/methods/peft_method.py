@@ -39,6 +39,13 @@ class PeftMethod(Method):
                 setattr(config, field, names)
         try:
             return get_peft_model(model, config)
+        except TypeError as error:  # a target layer type peft cannot adapt (GPT-2's Conv1D)
+            if "is not supported" not in str(error):
+                raise
+            raise PeftctlError(
+                f"{self.config.name} cannot adapt this {model_type} model's target layers: "
+                f"{str(error).split('. Currently')[0]}; use lora or ia3 on it"
+            ) from None
         except ValueError as error:  # peft's NoMatchingPeftModuleError is one
             targets = getattr(self.config, "target_modules", None)
             if "Please specify" in str(error) and is_peft_default(targets or ()):

@@ -61,3 +61,18 @@ def no_match(targets: Targets, lm: nn.Module) -> str:
         f"method.target_modules {targets!r} matches no linear layer of the model; "
         f"its linears are named {', '.join(names)} (or use role:query, all-linear)"
     )
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The decoder's layers, whatever the family calls them (``layers``, GPT-2's ``h``): its
+    module list as long as the config's layer count."""
+    from torch import nn
+
+    from peftctl.methods.base import causal_lm
+
+    lm = causal_lm(model)
+    count = lm.config.num_hidden_layers
+    for module in lm.get_decoder().modules():
+        if isinstance(module, nn.ModuleList) and len(module) == count:
+            return module
+    raise PeftctlError(f"found no list of {count} decoder layers in {type(lm).__name__}")

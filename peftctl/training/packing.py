@@ -286,7 +286,11 @@ def packing_obstacle(model: nn.Module, method: Any) -> str | None:
     an attention the kernel reproduces."""
     if not method.packs:
         return "the method runs its own forward pass, which takes no packed rows"
-    implementation = causal_lm(model).config._attn_implementation
+    lm = causal_lm(model)
+    if not getattr(lm, "_supports_attention_backend", False):
+        kind = getattr(lm.config, "model_type", type(lm).__name__)
+        return f"{kind}'s attention does not go through transformers' attention interface"
+    implementation = lm.config._attn_implementation
     if implementation not in PACKABLE:
         return f"the model's attention is '{implementation}', not one of {', '.join(PACKABLE)}"
     return None
@@ -311,9 +315,16 @@ def packed_attention(model: nn.Module) -> Iterator[None]:
 def has_dropout(model: nn.Module) -> bool:
     """True when any dropout is active in training (a shared prefix would share its noise)."""
     config = causal_lm(model).config
-    if getattr(config, "attention_dropout", 0.0):
-        return True
+    if any(_is_dropout_rate(key, value) for key, value in config.to_dict().items()):
+        return True  # OPT, say, calls functional dropout with config.dropout: no nn.Dropout
     return any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules())
+
+
+def _is_dropout_rate(key: str, value: object) -> bool:
+    """A config field holding a dropout probability above 0 (``dropout``, ``attention_dropout``,
+    GPT-2's ``resid_pdrop``), the classifier head's aside."""
+    named = ("dropout" in key or key.endswith("_pdrop")) and "classifier" not in key
+    return named and isinstance(value, float) and value > 0
 
 
 def packing_mismatch(

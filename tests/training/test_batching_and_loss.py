@@ -238,16 +238,22 @@ def test_dropout_keeps_packing_but_not_the_shared_prefix(tmp_path):
 @pytest.mark.parametrize(
     ("model_type", "overrides"),
     [
-        ("mistral", {"sliding_window": 4096}),  # a window longer than any row: no window
-        ("gemma2", {"sliding_window": 4096, "attn_logit_softcapping": 5.0}),  # softcap
-        ("qwen3", {}),
+        ("mistral", {"head_dim": 8, "sliding_window": 4096}),  # a window longer than any row
+        ("gemma2", {"head_dim": 8, "sliding_window": 4096, "attn_logit_softcapping": 5.0}),
+        ("qwen3", {"head_dim": 8}),
+        ("qwen2", {}),
+        ("gemma3_text", {"head_dim": 8, "sliding_window": 4096}),
+        ("phi3", {}),  # fused qkv_proj
+        ("gpt2", {}),  # Conv1D, learned positions
+        ("gpt_neox", {}),  # fused query_key_value, partial rotary
+        ("opt", {}),
     ],
 )
 def test_other_families_pack_with_the_padded_loss_and_gradients(model_type, overrides):
-    model = tiny_model(model_type, head_dim=8, **overrides)
+    model = tiny_model(model_type, **overrides)
     if model_type == "gemma2":  # its softcap needs eager attention (5.x's default, not 4.57's)
         model.config._attn_implementation = "eager"
-    method = make_method("lora", init="gaussian", target_modules=["q_proj", "v_proj"])
+    method = make_method("lora", init="gaussian", target_modules=["role:query", "role:value"])
     model = method.apply(model)
     loss = SparseLMLoss(model, method)
     data, indices = prefixed_data(6), list(range(6))
@@ -260,6 +266,13 @@ def test_other_families_pack_with_the_padded_loss_and_gradients(model_type, over
     for a, b in zip(packed[2], padded[2], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     assert packing.packing_mismatch(loss, data, 0, "cpu") is None
+
+
+def test_a_family_outside_the_attention_interface_is_padded_and_says_why():
+    method = make_method("lora", target_modules=["role:query", "role:value"])
+    model = method.apply(tiny_model("falcon"))
+    reason = "falcon's attention does not go through transformers' attention interface"
+    assert packing.packing_obstacle(model, method) == reason
 
 
 def test_a_sliding_window_shorter_than_an_example_is_padded_and_says_why(tmp_path, capsys):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from torch import nn
 
 from peftctl.errors import PeftctlError
-from peftctl.methods.base import causal_lm
 from peftctl.methods.baselines.config import FreezeConfig
 from peftctl.methods.own_weights import OwnWeightsMethod
+from peftctl.methods.targets import decoder_layers
 
 
 class FullMethod(OwnWeightsMethod):
@@ -23,7 +23,7 @@ class FreezeMethod(OwnWeightsMethod):
     config: FreezeConfig
 
     def trainable_names(self, model: nn.Module) -> set[str]:
-        layers = causal_lm(model).get_decoder().layers
+        layers = decoder_layers(model)
         k = self.config.trainable_layers
         if k > len(layers):
             raise PeftctlError(

@@ -107,7 +107,7 @@ def ensure_bias(linear: nn.Linear, *, mark: bool = True) -> nn.Parameter:
     """``linear``'s bias, created as zeros (weight's dtype and device) when it has none."""
     if linear.bias is None:
         weight = linear.weight
-        zeros = torch.zeros(linear.out_features, dtype=weight.dtype, device=weight.device)
+        zeros = torch.zeros(out_features(linear), dtype=weight.dtype, device=weight.device)
         linear.bias = nn.Parameter(zeros)
         if mark:
             setattr(linear, MARK, "added")
@@ -123,9 +123,14 @@ def linear_for(model: nn.Module, key: str, value: torch.Tensor, adapter_dir: Pat
         module = model.get_submodule(name)
     except AttributeError:
         module = None
-    if leaf != "bias" or not isinstance(module, nn.Linear) or module.out_features != value.numel():
+    if leaf != "bias" or module is None or out_features(module) != value.numel():
         raise PeftctlError(
             f"{adapter_dir / WEIGHTS} holds '{key}' {tuple(value.shape)}, which is not a bias of "
             "this model's linears; load it onto the base model it was trained from"
         )
     return module
+
+
+def out_features(module: nn.Module) -> int | None:
+    """Outputs of a linear layer: ``nn.Linear``'s ``out_features``, GPT-2 ``Conv1D``'s ``nf``."""
+    return getattr(module, "out_features", None) or getattr(module, "nf", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl.api import MethodConfig, PeftctlError, is_all_linear
+from peftctl.api import MethodConfig, PeftctlError, is_all_linear, resolve_targets
 
 if TYPE_CHECKING:
     from peftctl.api import Arch
@@ -17,19 +17,21 @@ class LnTuningConfig(MethodConfig):
 
     name: str = field(default="lntuning", metadata={"help": "Method name."})
     target_modules: list[str] = field(
-        default_factory=list,
-        metadata={"help": "Norm module name suffixes; empty = peft's default for the model."},
+        default_factory=lambda: ["role:norms"],
+        metadata={"help": "Norm modules: name suffixes, or role:norms (every norm)."},
     )
 
     def validate(self) -> None:
         if self.target_modules and is_all_linear(self.target_modules):
             raise PeftctlError(
                 "method.target_modules=[all-linear] names linear layers; LN tuning trains norm "
-                "layers: name them (e.g. [input_layernorm, post_attention_layernorm]) or leave "
-                "it empty for every norm"
+                "layers: name them (e.g. [input_layernorm, post_attention_layernorm]) or use "
+                "role:norms for every norm"
             )
 
     def trainable_estimate(self, arch: Arch) -> int | None:
-        sizes = arch.norm_sizes()  # peft's Llama default: every norm
-        names = list(dict.fromkeys(self.target_modules)) or list(sizes)
-        return None if any(n not in sizes for n in names) else sum(sizes[n] for n in names)
+        sizes = arch.norm_sizes()
+        names = resolve_targets(self.target_modules, arch.model_type)
+        if isinstance(names, str) or not names or any(n not in sizes for n in names):
+            return None
+        return sum(sizes[n] for n in dict.fromkeys(names))

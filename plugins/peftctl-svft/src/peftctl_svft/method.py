@@ -65,7 +65,14 @@ class SvftMethod(Method):
 
     def targets(self, model: nn.Module) -> dict[str, nn.Linear]:
         """``{module name: linear}`` of the layers to adapt (never the LM head)."""
-        return target_linears(model, self.config.target_modules)
+        found = target_linears(model, self.config.target_modules)
+        other = next((m for m in found.values() if not isinstance(m, nn.Linear)), None)
+        if other is not None:
+            raise PeftctlError(
+                f"svft adapts nn.Linear layers; this model's targets are {type(other).__name__} "
+                "(GPT-2 style, weight stored transposed): use lora or ia3 on it"
+            )
+        return found
 
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         adapter_dir = Path(adapter_dir)

@@ -1,0 +1,74 @@
+"""Every standard method on every family peftctl has a role table for (tiny random models built
+from each family's transformers config): a training step changes only trainable parameters,
+a save/load round trip gives the same logits, and a merge matches the adapted model (or is
+refused in one line). The prompt-based methods' family matrix is in peftctl-prompt's tests;
+packing per family in tests/training/test_batching_and_loss.py."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+
+from peftctl.errors import PeftctlError
+from peftctl.facts.families import FAMILIES
+from peftctl.plugin_manager import get_plugins
+from peftctl.testing import MethodContract, tiny_model
+
+#: options that fit the tiny shapes (hidden 32), as each package's own contract test sets them
+OPTIONS: dict[str, dict[str, Any]] = {
+    "adalora": {"total_step": 10, "tinit": 0, "tfinal": 2},
+    "vera": {"r": 16},
+    "galore": {"rank": 4, "update_proj_gap": 2},
+    "qlora": {"r": 4},
+    "freeze": {"trainable_layers": 1},
+}
+PROMPT_BASED = {"prompt_tuning", "p_tuning", "mtp", "prefix_tuning", "p_tuning_v2"}
+#: family -> config overrides beyond the tiny shapes
+SHAPES: dict[str, dict[str, Any]] = {
+    "gemma2": {"head_dim": 8},
+    "gemma3_text": {"head_dim": 8},
+    "qwen3": {"head_dim": 8},
+    "mistral": {"head_dim": 8},
+}
+METHODS = sorted(set(get_plugins().methods.names()) - PROMPT_BASED)
+#: (method, family) -> the one-line refusal: GPT-2's Conv1D layers (weight stored transposed)
+REFUSED = {
+    ("oft", "gpt2"): "oft cannot adapt this gpt2 model's target layers",
+    ("svft", "gpt2"): "svft adapts nn.Linear layers",
+    ("qlora", "gpt2"): "qlora found no linear layers to quantise",
+}
+#: qlora's per-family part is which decoder linears it quantises: the same code for every
+#: nn.Linear family, and bitsandbytes on CPU takes seconds per model; these cover fused,
+#: separate and GPT-NeoX-style projections
+QLORA_FAMILIES = {"phi3", "gpt_neox", "qwen2", "gpt2"}
+CASES = [
+    (method, family)
+    for method in METHODS
+    for family in sorted(set(FAMILIES) - {"llama"})  # llama: each package's own tests
+    if method != "qlora" or family in QLORA_FAMILIES
+]
+
+
+def contract(family: str, method: str) -> MethodContract:
+    class OnFamily(MethodContract):
+        method_name = method
+        method_options: ClassVar[dict[str, Any]] = OPTIONS.get(method, {})
+        lr = 1e-3 if method in ("full", "freeze") else 1e-2
+
+        def base_model(self):
+            return tiny_model(family, seed=0, **SHAPES.get(family, {}))
+
+    return OnFamily()
+
+
+@pytest.mark.parametrize(("method", "family"), CASES)
+def test_a_method_trains_saves_loads_and_merges_on_a_family(method, family, tmp_path):
+    check = contract(family, method)
+    if (method, family) in REFUSED:
+        with pytest.raises(PeftctlError, match=REFUSED[method, family]):
+            check.applied()
+        return
+    check.test_step_changes_only_trainable_parameters()
+    check.test_save_load_round_trip_gives_identical_logits(tmp_path)
+    check.test_merge_matches_or_is_refused()
