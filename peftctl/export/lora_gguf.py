@@ -1,6 +1,7 @@
 """A run's LoRA adapter as llama.cpp's adapter GGUF (what ``convert_lora_to_gguf.py`` writes):
+the base model's ``general.architecture`` (llama.cpp refuses an adapter of another),
 ``general.type=adapter``, ``adapter.type=lora``, ``adapter.lora.alpha`` and per adapted weight
-``<gguf name>.lora_a`` (r x in) and ``.lora_b`` (out x r), B's q/k rows in llama.cpp order."""
+``<gguf name>.lora_a`` (r x in) and ``.lora_b`` (out x r), B's rows in llama.cpp's order."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import numpy as np
 from gguf import GGUFType, GGUFWriter, Keys, LlamaFileType
 
 from peftctl.errors import PeftctlError
-from peftctl.export import llama_arch
+from peftctl.export import gguf_tensors
+from peftctl.export.gguf_arch import check_supported
+from peftctl.export.gguf_families import Family, text_config
 from peftctl.export.gguf_writer import PendingTensor, storage_type, write_gguf
 from peftctl.export.plan import ExportPlan, read_adapter_config
-from peftctl.models import gguf_llama
 
 WEIGHTS = "adapter_model.safetensors"
 ADVICE = "train the run again, or restore the file from a copy"
@@ -24,13 +26,13 @@ LORA_NAME = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<part>
 
 
 def export_lora_gguf(plan: ExportPlan, base_config: Any) -> int:
-    """Write the adapter of ``plan`` for the llama model described by ``base_config`` (a
-    transformers config); returns the number of adapted weights."""
+    """Write the adapter of ``plan`` for the model described by ``base_config`` (a transformers
+    config); returns the number of adapted weights."""
     from safetensors import safe_open
 
     from peftctl.file_checks import damaged_files
 
-    llama_arch.check_supported(base_config)
+    family = check_supported(base_config)
     path = plan.adapter_dir / WEIGHTS
     if not path.is_file():
         raise PeftctlError(f"{plan.adapter_dir} has no {WEIGHTS}; re-save the adapter")
@@ -39,8 +41,9 @@ def export_lora_gguf(plan: ExportPlan, base_config: Any) -> int:
         pairs = lora_pairs(list(weights.keys()))
         tensors = []
         for module, (a_key, b_key) in pairs.items():
-            tensors += _pair(weights, module, a_key, b_key, base_config, quant)
-        write_gguf(plan.output, llama_arch.ARCH, _metadata(plan), tensors)
+            name = adapted_name(module, family, base_config)
+            tensors += _pair(weights, name, (a_key, b_key), family, base_config, quant)
+        write_gguf(plan.output, family.arch, _metadata(plan), tensors)
     return len(pairs)
 
 
@@ -85,15 +88,25 @@ def lora_pairs(keys: list[str]) -> dict[str, tuple[str, str]]:
     return {module: (found["A"], found["B"]) for module, found in parts.items()}
 
 
-def _pair(
-    weights: Any, module: str, a_key: str, b_key: str, config: Any, quant: str
-) -> list[PendingTensor]:
-    name = llama_arch.gguf_tensor_name(module, config.num_hidden_layers)
-    if not name.startswith("blk."):
+def adapted_name(module: str, family: Family, config: Any) -> str:
+    """llama.cpp's name of the base weight ``module`` (an HF weight name) a LoRA pair adapts;
+    a :class:`PeftctlError` for one outside the decoder layers of llama.cpp's text model."""
+    text = gguf_tensors.text_name(module, family)
+    layers = text_config(config).num_hidden_layers
+    name = None if text is None else gguf_tensors.gguf_name(text, family, layers)
+    if name is None or not name.startswith("blk."):
         raise PeftctlError(
-            f"LoRA on '{module}' ({name}) is not supported in llama.cpp adapters from peftctl; "
-            "adapt only the decoder layers' linear modules, or use --format gguf"
+            f"LoRA on '{module}' ({name or 'not in the text model'}) is not supported in "
+            "llama.cpp adapters from peftctl; adapt only the decoder layers' linear modules, "
+            "or use --format gguf"
         )
+    return name
+
+
+def _pair(
+    weights: Any, name: str, keys: tuple[str, str], family: Family, config: Any, quant: str
+) -> list[PendingTensor]:
+    a_key, b_key = keys
     a_shape = tuple(weights.get_slice(a_key).get_shape())
     b_shape = tuple(weights.get_slice(b_key).get_shape())
 
@@ -102,7 +115,7 @@ def _pair(
 
     def b_values() -> np.ndarray:
         rows = weights.get_tensor(b_key).float().numpy()
-        return gguf_llama.to_llamacpp_rows(name, rows, config)
+        return gguf_tensors.in_llamacpp_order(name, rows, family, text_config(config))
 
     return [
         PendingTensor(f"{name}.lora_a", a_shape, storage_type(a_shape, quant), a_values),

@@ -76,6 +76,8 @@ def plan_export(
         raise PeftctlError("--ollama needs --format gguf (Ollama runs a whole-model GGUF)")
     if fmt.startswith("gguf") and not gguf_installed():
         raise PeftctlError(f"GGUF export needs the gguf package; run: {GGUF_INSTALL}")
+    if fmt.startswith("gguf"):
+        check_gguf_family(config.model.name, fmt, applicable)
     out = Path(output).expanduser() if output else default_output(run, fmt, quant)
     plan = ExportPlan(run, adapter, config, spec, fmt, quant, out, overwrite, ollama)
     _check_outputs(plan)
@@ -85,6 +87,45 @@ def plan_export(
 def gguf_installed() -> bool:
     """True when the ``gguf`` package can be imported (checked without importing it)."""
     return importlib.util.find_spec("gguf") is not None
+
+
+def check_gguf_family(model_name: str, fmt: str, applicable: list[str]) -> None:
+    """Refuse, naming the formats that apply, a model of a family the GGUF formats do not
+    write, when its ``config.json`` can be read without a download (the model's own checks
+    come once its config loads, still before any weight)."""
+    from peftctl.export.gguf_families import family_of
+
+    model_type = configured_model_type(model_name)
+    if model_type is not None:
+        preferred = "peft" if fmt == "gguf-lora" else "merged"
+        others = [name for name in applicable if not name.startswith("gguf")]
+        family_of(model_type, sorted(others, key=lambda name: name != preferred))
+
+
+def configured_model_type(model_name: str) -> str | None:
+    """``model_type`` from the ``config.json`` of a local model directory or of a hub id in
+    the Hugging Face cache; None when it is not at hand (or is the default model, a llama)."""
+    from peftctl.facts.names import is_default_model
+
+    if is_default_model(model_name):
+        return None
+    path = Path(model_name).expanduser() / "config.json"
+    found = path if path.is_file() else _cached_hub_file(model_name, "config.json")
+    try:
+        data = json.loads(found.read_text(encoding="utf-8")) if found else None
+    except (OSError, ValueError):
+        return None  # loading the model names the problem
+    return data.get("model_type") if isinstance(data, dict) else None
+
+
+def _cached_hub_file(repo_id: str, filename: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(repo_id, filename)
+    except ValueError:  # not a hub id
+        return None
+    return Path(found) if isinstance(found, str) else None
 
 
 def applicable_formats(mergeable: bool, adapter_dir: Path) -> list[str]:

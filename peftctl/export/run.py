@@ -35,12 +35,16 @@ def export_run(plan: ExportPlan) -> ExportResult:
 
 def _gguf(plan: ExportPlan) -> ExportResult:
     from peftctl.atomic import write_text_atomic
-    from peftctl.export.llama_arch import check_supported
+    from peftctl.export.gguf_arch import check_supported
+    from peftctl.export.gguf_tokenizer import check_tokenizer
     from peftctl.export.merging import merged_model
     from peftctl.export.model_gguf import export_model_gguf
     from peftctl.export.ollama import modelfile
+    from peftctl.models.loading import load_tokenizer
 
     check_supported(_base_config(plan))  # before loading any weights
+    model_name, remote = plan.config.model.name, plan.config.model.trust_remote_code
+    check_tokenizer(load_tokenizer(model_name, trust_remote_code=remote))
     model, tokenizer = merged_model(_merge_plan(plan))
     count = export_model_gguf(plan, model, tokenizer)
     written = None

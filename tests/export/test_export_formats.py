@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,9 @@ import pytest
 import torch
 
 from peftctl.errors import PeftctlError
-from peftctl.export.gguf_tokenizer import pre_tokenizer_name
+from peftctl.export.gguf_arch import check_supported
+from peftctl.export.gguf_tokenizer import LLAMA3_REGEX, QWEN2_REGEX, pre_tokenizer_name
 from peftctl.export.gguf_writer import F32, PendingTensor, write_gguf
-from peftctl.export.llama_arch import check_supported
 from tests.core.test_cli import HEAVY_MODULES, LAZY_PROBE
 from tests.training.test_merge_cli import adapted_logits, fake_run
 
@@ -162,16 +163,66 @@ def test_refusal_imports_no_heavy_library(tmp_path):
     assert json.loads(result.stderr.strip().splitlines()[-1]) == []
 
 
-def test_other_architectures_are_one_line():
-    from transformers import LlamaConfig, Qwen2Config
+@pytest.mark.parametrize("model_type", ["gpt2", "gpt_neox", "opt"])
+def test_other_families_are_one_line_naming_the_supported_ones(model_type):
+    from transformers import AutoConfig
 
-    with pytest.raises(
-        PeftctlError, match="supports llama-architecture models; this model is 'qwen2'"
-    ):
-        check_supported(Qwen2Config())
-    scaling = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}
-    with pytest.raises(PeftctlError, match="does not support attention_bias, rope_scaling=yarn"):
-        check_supported(LlamaConfig(attention_bias=True, rope_scaling=scaling))
+    with pytest.raises(PeftctlError) as refused:
+        check_supported(AutoConfig.for_model(model_type))
+    assert str(refused.value) == (
+        "GGUF export supports llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3; this model is "
+        f"'{model_type}': use --format merged (or peft) and convert with llama.cpp's "
+        "convert_hf_to_gguf.py"
+    )
+
+
+YARN = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}
+LONGROPE = {"rope_type": "longrope", "short_factor": [1.0] * 48, "long_factor": [2.0] * 48}
+
+
+@pytest.mark.parametrize(
+    ("model_type", "options", "message"),
+    [
+        (
+            "llama",
+            {"attention_bias": True, "rope_scaling": YARN},
+            "attention_bias, rope_scaling=yarn",
+        ),
+        ("mistral", {"hidden_act": "gelu"}, "hidden_act=gelu"),
+        ("qwen2", {"use_sliding_window": True}, "use_sliding_window"),
+        ("qwen3", {"attention_bias": True}, "attention_bias"),
+        ("gemma2", {"tie_word_embeddings": False}, "an untied output head"),
+        ("gemma2", {"final_logit_softcapping": None}, "final_logit_softcapping=None"),
+        ("gemma2", {"hidden_activation": "gelu"}, "hidden_activation=gelu"),
+        ("gemma3_text", {"query_pre_attn_scalar": 64}, "query_pre_attn_scalar=64"),
+        (
+            "gemma3_text",
+            {"layer_types": ["full_attention"] * 2},
+            "layer_types other than llama.cpp's (1 full-attention layer in 6)",
+        ),
+        (
+            "gemma3_text",
+            {"rope_parameters": {"sliding_attention": {"rope_type": "default", "rope_theta": 5e4}}},
+            "sliding-window rope other than default 10000",
+        ),
+        ("phi3", {"rope_scaling": LONGROPE}, "rope_scaling=longrope"),
+    ],
+)
+def test_what_llama_cpp_runs_differently_is_one_line(model_type, options, message):
+    from transformers import AutoConfig
+
+    config = AutoConfig.for_model(model_type, num_hidden_layers=2, **options)
+    with pytest.raises(PeftctlError, match=f"GGUF export of {model_type} models does not support"):
+        check_supported(config)
+    with pytest.raises(PeftctlError, match=re.escape(message)):
+        check_supported(config)
+
+
+@pytest.mark.parametrize("model_type", ["mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"])
+def test_default_configs_of_the_families_are_supported(model_type):
+    from transformers import AutoConfig, LlamaConfig
+
+    check_supported(AutoConfig.for_model(model_type))
     check_supported(LlamaConfig(rope_scaling={"rope_type": "linear", "factor": 2.0}))
 
 
@@ -194,6 +245,18 @@ def test_tokenizers_llama_cpp_would_split_differently_are_one_line():
         pre_tokenizer_name({"model": {"type": "Unigram"}, "pre_tokenizer": None})
     with pytest.raises(PeftctlError, match="pre-tokenizes with Metaspace"):
         pre_tokenizer_name({**bpe, "pre_tokenizer": {"type": "Metaspace"}})
+    for regex, name in [(LLAMA3_REGEX, "llama-bpe"), (QWEN2_REGEX, "qwen2")]:
+        steps = [{**split, "pattern": {"Regex": regex}}, {**byte_level, "use_regex": False}]
+        backend = {**bpe, "pre_tokenizer": {"type": "Sequence", "pretokenizers": steps}}
+        backend["model"] = {"type": "BPE", "ignore_merges": name == "llama-bpe"}
+        assert pre_tokenizer_name(backend) == name
+        if name == "qwen2":  # Qwen2's tokenizer normalises to NFC first; llama.cpp does not
+            assert pre_tokenizer_name({**backend, "normalizer": {"type": "NFC"}}) == "qwen2"
+        else:
+            with pytest.raises(
+                PeftctlError, match=r"normalises to NFC, llama\.cpp's 'llama-bpe' does not"
+            ):
+                pre_tokenizer_name({**backend, "normalizer": {"type": "NFC"}})
 
 
 def test_a_failed_write_leaves_no_file(tmp_path):
@@ -215,22 +278,71 @@ def test_missing_gguf_package_names_the_extra(tmp_path, cli, monkeypatch):
     assert code == 2 and "needs the gguf package; run: pip install 'peftctl[export]'" in err
 
 
-@pytest.mark.parametrize("fmt", ["gguf", "gguf-lora"])
-def test_other_architecture_is_refused_before_loading_weights(tmp_path, cli, fmt):
+def gpt2_run(folder: Path) -> Path:
+    """A LoRA run on a GPT-2 directory holding nothing but ``config.json``: loading its config
+    with transformers, its weights or the (empty) adapter file would fail."""
     import yaml
-    from transformers import Qwen2Config
 
-    model_dir = tmp_path / "qwen"
-    Qwen2Config(num_hidden_layers=1, hidden_size=32, num_attention_heads=4).save_pretrained(
-        model_dir
-    )
-    run = lora_run_dir(tmp_path / "run")  # its adapter file is empty: loading it would fail
+    model_dir = folder / "gpt2"
+    model_dir.mkdir(parents=True)
+    (model_dir / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    run = lora_run_dir(folder / "run")
     recipe = {"model": {"name": str(model_dir)}, "method": {"name": "lora"}}
     (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    return run
+
+
+SUPPORTED = "GGUF export supports llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "way_out"),
+    [
+        (
+            "gguf",
+            "use --format merged (or peft) and convert with llama.cpp's convert_hf_to_gguf.py",
+        ),
+        (
+            "gguf-lora",
+            "use --format peft (or merged) and convert with llama.cpp's convert_lora_to_gguf.py",
+        ),
+    ],
+)
+def test_other_family_is_refused_naming_the_formats_that_apply(tmp_path, cli, fmt, way_out):
+    run = gpt2_run(tmp_path)
     code, _, err = cli("export", str(run), "--format", fmt)
-    assert code == 2 and err.count("\n") == 1
-    assert "supports llama-architecture models; this model is 'qwen2'" in err
-    assert "--format merged" in err and not (run / "export").exists()
+    assert (code, err) == (2, f"error: {SUPPORTED}; this model is 'gpt2': {way_out}\n")
+    assert not (run / "export").exists()
+
+
+def test_other_family_is_refused_before_anything_heavy_loads(tmp_path):
+    argv = ["export", str(gpt2_run(tmp_path)), "--format", "gguf"]
+    probe = LAZY_PROBE.format(argv=argv, heavy=HEAVY_MODULES)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert f"{SUPPORTED}; this model is 'gpt2'" in result.stderr
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == []
+
+
+def test_a_sentencepiece_style_tokenizer_is_refused_before_the_weights_load(tmp_path, cli):
+    import yaml
+    from tokenizers import Tokenizer, models, normalizers, trainers
+    from transformers import Gemma2Config, PreTrainedTokenizerFast
+
+    model_dir = tmp_path / "gemma2"  # config and tokenizer, no weights: loading them would fail
+    Gemma2Config(num_hidden_layers=2, hidden_size=32, num_attention_heads=4).save_pretrained(
+        model_dir
+    )
+    backend = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
+    backend.normalizer = normalizers.Replace(" ", "\u2581")  # Gemma's: spaces as "▁"
+    backend.train_from_iterator(["a gripping story"] * 4, trainers.BpeTrainer(vocab_size=30))
+    PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>").save_pretrained(model_dir)
+    run = lora_run_dir(tmp_path / "run")
+    recipe = {"model": {"name": str(model_dir)}, "method": {"name": "lora"}}
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    code, _, err = cli("export", str(run), "-o", str(tmp_path / "m.gguf"))
+    assert code == 2 and err.count("\n") == 1, err
+    assert "supports byte-level BPE tokenizers" in err and "not SentencePiece-style" in err
+    assert not (tmp_path / "m.gguf").exists()
 
 
 @pytest.mark.parametrize(

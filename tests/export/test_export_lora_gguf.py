@@ -12,10 +12,10 @@ import pytest
 from gguf import GGUFReader
 
 from peftctl.errors import PeftctlError
-from peftctl.export import llama_arch
+from peftctl.export import gguf_tensors
+from peftctl.export.gguf_families import FAMILIES
 from peftctl.export.lora_gguf import llamacpp_alpha, lora_pairs
 from peftctl.export.plan import lora_problem
-from peftctl.models import gguf_llama
 
 
 def base_weights_llamacpp(model_dir: str) -> dict[str, np.ndarray]:
@@ -23,11 +23,11 @@ def base_weights_llamacpp(model_dir: str) -> dict[str, np.ndarray]:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    layers = model.config.num_hidden_layers
+    family, layers = FAMILIES["llama"], model.config.num_hidden_layers
     weights = {}
     for hf_name, tensor in model.state_dict().items():
-        name = llama_arch.gguf_tensor_name(hf_name, layers)
-        weights[name] = gguf_llama.to_llamacpp_rows(name, tensor.numpy(), model.config)
+        name = gguf_tensors.gguf_name(hf_name, family, layers)
+        weights[name] = gguf_tensors.stored_values(name, tensor.numpy(), family, model.config)
     return weights
 
 

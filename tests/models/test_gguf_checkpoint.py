@@ -7,7 +7,7 @@ import pytest
 import torch
 from gguf import GGUFType
 
-from peftctl.export import llama_arch
+from peftctl.export import gguf_arch
 from peftctl.export.gguf_writer import write_gguf
 from peftctl.export.model_gguf import pending_tensors
 from peftctl.models.gguf_checkpoint import read_llama_gguf
@@ -17,9 +17,9 @@ from peftctl.testing import tiny_llama
 def write_f32_gguf(model, path) -> None:
     def add_metadata(writer) -> None:
         writer.add_type(GGUFType.MODEL)
-        llama_arch.add_hparams(writer, model.config)
+        gguf_arch.add_hparams(writer, model.config)
 
-    write_gguf(path, llama_arch.ARCH, add_metadata, pending_tensors(model, "f32"))
+    write_gguf(path, "llama", add_metadata, pending_tensors(model, "f32"))
 
 
 @pytest.mark.parametrize("tied", [False, True])
