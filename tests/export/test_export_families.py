@@ -164,8 +164,11 @@ def test_lora_gguf_of_each_family_adapts_the_base_gguf_tensors(family_run):
 def test_gguf_tokenizer_of_each_family_encodes_as_the_models_own(family_run):
     """transformers 5 rebuilds a tokenizer by its model's family (Qwen2's: its digit-by-digit
     split and NFC); the GGUF names the pre-tokenizer llama.cpp has for it."""
+    import transformers
     from transformers import AutoTokenizer
 
+    if family_run.model_type != "llama" and transformers.__version__.startswith("4."):
+        pytest.skip("transformers 4.57's GGUF reader rebuilds this family's tokenizer its own way")
     original = AutoTokenizer.from_pretrained(family_run.model_dir)
     read_back = AutoTokenizer.from_pretrained(
         family_run.model.parent, gguf_file=family_run.model.name

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import transformers
 
 from peftctl.errors import PeftctlError
 from peftctl.export.gguf_arch import check_supported
@@ -177,7 +178,9 @@ def test_other_families_are_one_line_naming_the_supported_ones(model_type):
 
 
 YARN = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}
-LONGROPE = {"rope_type": "longrope", "short_factor": [1.0] * 48, "long_factor": [2.0] * 48}
+# transformers 4.57 wants exactly "type", "short_factor", "long_factor"
+_TYPE_KEY = "type" if transformers.__version__.startswith("4.") else "rope_type"
+LONGROPE = {_TYPE_KEY: "longrope", "short_factor": [1.0] * 48, "long_factor": [2.0] * 48}
 
 
 @pytest.mark.parametrize(
