@@ -71,3 +71,28 @@ def test_validate_names_a_familys_modules_and_roles_it_lacks(tiny_model_dir, cli
     )
     assert code == 2 and "role:gate: gpt2 has no gate projection" in err
     assert cli("validate", "lora_sst2", f"model.name={model}")[0] == 0  # role:query, role:value
+
+
+def test_validate_reads_a_hub_models_config_from_the_cache(tmp_path):
+    """A hub id already downloaded: its config.json in the Hugging Face cache is enough."""
+    import os
+    import subprocess
+    import sys
+
+    snapshot = tmp_path / "hub" / "models--org--tiny-neox" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(
+        json.dumps({"model_type": "gpt_neox", "num_hidden_layers": 2})
+    )
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("abc123")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    args = ["validate", "lora_sst2", "model.name=org/tiny-neox", "method.target_modules=[c_attn]"]
+    done = subprocess.run(
+        [sys.executable, "-m", "peftctl", *args], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        "'c_attn' names no module of org/tiny-neox (gpt_neox); its modules are query_key_value"
+        in done.stderr
+    )
