@@ -33,9 +33,16 @@ from peftctl.facts.targets import (
     matches,
     peft_targets,
     resolve_targets,
+    uses_roles,
 )
 from peftctl.methods.adapter_dir import load_adapter_dir, save_adapter_dir
-from peftctl.methods.base import Method, MethodConfig, causal_lm, write_dir_atomically
+from peftctl.methods.base import (
+    Method,
+    MethodConfig,
+    causal_lm,
+    lm_logits,
+    write_dir_atomically,
+)
 from peftctl.methods.targets import target_linears
 from peftctl.models.transformers_compat import cache_kwargs, is_checkpointing, returned_cache
 from peftctl.recipes.finder import plugin_recipe_dir
@@ -73,6 +80,7 @@ __all__ = [
     "hookimpl",
     "is_all_linear",
     "is_checkpointing",
+    "lm_logits",
     "load_adapter_dir",
     "matches",
     "peft_targets",
@@ -81,6 +89,7 @@ __all__ = [
     "returned_cache",
     "save_adapter_dir",
     "target_linears",
+    "uses_roles",
     "write_dir_atomically",
 ]
 

@@ -24,7 +24,7 @@ import pytest
 import torch
 from torch import nn
 
-from peftctl.api import Method, MethodSpec, PeftctlError, causal_lm
+from peftctl.api import Method, MethodSpec, PeftctlError, causal_lm, lm_logits
 
 #: The tiny model's shapes: 2 decoder layers, hidden 32, 4 heads of width 8 with 2 key/value
 #: heads, MLP width 64, vocabulary 100, untied LM head. Per layer the linears are
@@ -50,13 +50,17 @@ def tiny_llama(seed: int = 0, **overrides: Any) -> nn.Module:
 
 
 def tiny_model(model_type: str, seed: int = 0, **overrides: Any) -> nn.Module:
-    """A randomly initialised causal LM of a Llama-shaped family (``model_type`` as in a
-    transformers config: ``mistral``, ``qwen2``, ``gemma2``, ...) with :data:`TINY_LLAMA`'s
-    shapes and ``overrides``, in eval mode; the same ``seed`` gives the same model."""
+    """A randomly initialised causal LM of any family (``model_type`` as in a transformers
+    config: ``mistral``, ``qwen2``, ``gemma2``, ``phi3``, ``gpt2``, ``gpt_neox``, ...) with
+    :data:`TINY_LLAMA`'s shapes where its config has them (GPT-2 has no key/value heads or
+    ``intermediate_size``: its own defaults hold) and ``overrides``, in eval mode; the same
+    ``seed`` gives the same model."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
     torch.manual_seed(seed)
-    config = AutoConfig.for_model(model_type, **{**TINY_LLAMA, **overrides})
+    known = AutoConfig.for_model(model_type)
+    shapes = {key: value for key, value in TINY_LLAMA.items() if hasattr(known, key)}
+    config = AutoConfig.for_model(model_type, **{**shapes, **overrides})
     return AutoModelForCausalLM.from_config(config).eval()
 
 
@@ -206,7 +210,7 @@ class MethodContract:
         """Logits of every real token, computed the trainer's way (``method.hidden_states``)."""
         with torch.no_grad():
             hidden = method.hidden_states(model, batch["input_ids"], batch["attention_mask"])
-            return causal_lm(model).get_output_embeddings()(hidden).float()
+            return lm_logits(model, hidden).float()
 
     def train_step(self, method: Method, model: nn.Module, step: int = 1) -> None:
         """One optimiser step of the trainer's loss on a random batch."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from peftctl.evaluation.generation import left_pad, length_sorted_batches
-from peftctl.methods.base import causal_lm
+from peftctl.methods.base import decoder_stack, lm_logits
 from peftctl.models.transformers_compat import cache_kwargs, returned_cache
 
 #: ``hidden_states(input_ids, attention_mask) -> [batch, seq, hidden]`` of the real tokens.
@@ -57,8 +57,7 @@ def rank(
 
 def _head(model: torch.nn.Module, hidden: torch.Tensor) -> torch.Tensor:
     """Log-probabilities over the vocabulary for ``hidden`` states."""
-    logits = causal_lm(model).get_output_embeddings()(hidden)
-    return torch.log_softmax(logits.float(), dim=-1)
+    return torch.log_softmax(lm_logits(model, hidden).float(), dim=-1)
 
 
 def _candidate_block(candidates: Sequence[Sequence[int]], pad_token_id: int, device):
@@ -73,7 +72,7 @@ def _candidate_block(candidates: Sequence[Sequence[int]], pad_token_id: int, dev
 
 
 def _score_with_shared_prompt(model, prompts, candidates, pad_token_id) -> torch.Tensor:
-    decoder = causal_lm(model).get_decoder()
+    decoder = decoder_stack(model)
     device = next(model.parameters()).device
     n_prompts, n_cands = len(prompts), len(candidates)
     prompt_ids, prompt_mask = (t.to(device) for t in left_pad(prompts, pad_token_id))

@@ -118,7 +118,7 @@ class Method:
         The trainer applies the LM head only where a label is taken. Methods that change
         the sequence (prompt tuning) override this and return states of the real tokens.
         """
-        backbone = causal_lm(model).get_decoder()
+        backbone = self.decoder(model)
         return backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def packed_hidden_states(
@@ -132,10 +132,15 @@ class Method:
         tokens returned), a key/value prefix goes in as ``past_key_values`` (every token of
         the row sees it). The trainer checks on a few examples that both paths agree.
         """
-        backbone = causal_lm(model).get_decoder()
+        backbone = self.decoder(model)
         return backbone(
             input_ids=input_ids, position_ids=position_ids, use_cache=False, packed_layout=layout
         ).last_hidden_state
+
+    def decoder(self, model: nn.Module) -> nn.Module:
+        """The decoder stack of ``model``'s causal LM, the module :meth:`hidden_states` runs:
+        its forward returns ``last_hidden_state`` (see :func:`decoder_stack`)."""
+        return decoder_stack(model)
 
     @property
     def packs(self) -> bool:
@@ -200,6 +205,31 @@ def causal_lm(model: nn.Module) -> nn.Module:
     inner = getattr(model, "module", model)  # DistributedDataParallel
     get_base = getattr(inner, "get_base_model", None)
     return get_base() if callable(get_base) else inner
+
+
+def lm_logits(model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
+    """The LM head on ``hidden`` states as the model's own forward applies it: Gemma 2's final
+    logit softcap (``cap * tanh(logits / cap)``) included."""
+    import torch
+
+    lm = causal_lm(model)
+    logits = lm.get_output_embeddings()(hidden)
+    cap = getattr(lm.config, "final_logit_softcapping", None)
+    return torch.tanh(logits / cap) * cap if cap else logits
+
+
+def decoder_stack(model: nn.Module) -> nn.Module:
+    """The decoder stack of the causal LM inside ``model`` (embeddings, layers, final norm;
+    no LM head), whose forward returns ``last_hidden_state``.
+
+    ``get_decoder()``, except where that is the causal LM itself: transformers < 5 finds a
+    stack only under an attribute named ``model`` or ``decoder``, so on GPT-2, GPT-NeoX,
+    Falcon, ... (``transformer``, ``gpt_neox``) it returns the LM, whose output has logits and
+    no ``last_hidden_state``; the stack is then the LM's ``base_model``.
+    """
+    lm = causal_lm(model)
+    decoder = lm.get_decoder()
+    return lm.base_model if decoder is lm else decoder
 
 
 def load_adapter(method: Method, model: nn.Module, adapter_dir: Path, *, trainable: bool) -> Any:

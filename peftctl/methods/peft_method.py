@@ -37,6 +37,7 @@ class PeftMethod(Method):
             if names is not None:
                 names = None if is_peft_default(names) else resolve_targets(names, model_type)
                 setattr(config, field, names)
+        _check_feedforward(config)
         try:
             return get_peft_model(model, config)
         except TypeError as error:  # a target layer type peft cannot adapt (GPT-2's Conv1D)
@@ -73,3 +74,16 @@ class PeftMethod(Method):
     def unload(self, model: nn.Module) -> nn.Module:
         """The base model with peft's layers taken out (its own weights were never changed)."""
         return getattr(model, "module", model).unload()
+
+
+def _check_feedforward(config: PeftConfig) -> None:
+    """IA3's feed-forward modules must be among its targets, once roles are names."""
+    targets, feedforward = config.target_modules, getattr(config, "feedforward_modules", None)
+    if not feedforward or isinstance(targets, str) or isinstance(feedforward, str):
+        return
+    extra = sorted(set(feedforward) - set(targets or ()))
+    if extra:
+        raise PeftctlError(
+            f"method.feedforward_modules {extra} are not in method.target_modules "
+            f"{sorted(targets or ())} for this model; add them there or remove them"
+        )

@@ -68,11 +68,11 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList:
     module list as long as the config's layer count."""
     from torch import nn
 
-    from peftctl.methods.base import causal_lm
+    from peftctl.methods.base import causal_lm, decoder_stack
 
     lm = causal_lm(model)
     count = lm.config.num_hidden_layers
-    for module in lm.get_decoder().modules():
+    for module in decoder_stack(model).modules():
         if isinstance(module, nn.ModuleList) and len(module) == count:
             return module
     raise PeftctlError(f"found no list of {count} decoder layers in {type(lm).__name__}")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from peftctl.methods.base import Method, causal_lm
+from peftctl.methods.base import Method, lm_logits
 from peftctl.training.batching import IGNORE_INDEX
 
 
@@ -39,8 +39,7 @@ class SparseLMLoss(nn.Module):
         **packed: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         picked, targets = self.target_states(input_ids, attention_mask, labels, **packed)
-        head = causal_lm(self.model).get_output_embeddings()
-        logits = head(picked).float()
+        logits = lm_logits(self.model, picked).float()
         loss_sum = nn.functional.cross_entropy(logits, targets, reduction="sum")
         return loss_sum, torch.tensor(targets.numel(), device=targets.device)
 

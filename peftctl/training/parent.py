@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from peftctl import typed
 from peftctl.errors import PeftctlError
+from peftctl.facts.families import family_of
+from peftctl.facts.module_names import model_config
 from peftctl.facts.names import model_identity
+from peftctl.facts.targets import resolve_targets, uses_roles
 from peftctl.run_files import ADAPTER, RECIPE, RUN_CARD
 
 if TYPE_CHECKING:
@@ -28,6 +31,7 @@ PEFT_CONFIG = "adapter_config.json"
 OWN_WEIGHTS = "weights.safetensors"
 # adapter_config.json keys that shape peft weights, by the recipe option they come from
 BARE_SHAPE_KEYS = {"r": "r", "target_modules": "target_modules"}
+UNKNOWN = object()  # role targets of a model whose family is not known before it loads
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,11 @@ def _check_run(config: RecipeConfig, run: Path) -> None:
             f"{config.method.name} run"
         )
     ours, theirs = typed.to_plain(config.method), typed.to_plain(recorded.method)
+    model = config.model.name
     for key, value in theirs.items():
-        if key not in ("name", "init_from") and ours.get(key) != value:
+        if key in ("name", "init_from"):
+            continue
+        if _differ(_comparable(ours.get(key), model), _comparable(value, recorded.model.name)):
             raise PeftctlError(
                 f"method.{key}={_show(ours.get(key))} differs from the parent run's "
                 f"{key}={_show(value)} ({run / RECIPE}); its adapter keeps the parent's "
@@ -107,7 +114,9 @@ def _check_bare(config: RecipeConfig, adapter: Path) -> None:
         saved = json.loads((adapter / PEFT_CONFIG).read_text(encoding="utf-8"))
     ours = typed.to_plain(config.method)
     for key, option in BARE_SHAPE_KEYS.items():
-        if option in ours and key in saved and _normal(ours[option]) != _normal(saved[key]):
+        if option not in ours or key not in saved:
+            continue
+        if _differ(_comparable(ours[option], config.model.name), _comparable(saved[key], None)):
             raise PeftctlError(
                 f"method.{option}={_show(ours[option])} differs from {_show(saved[key])} in "
                 f"{adapter / PEFT_CONFIG}; set method.{option}={_show(saved[key])}"
@@ -171,8 +180,23 @@ def adapter_sha256(adapter_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _normal(value: Any) -> Any:
-    return sorted(value) if isinstance(value, (list, tuple, set)) else value
+def _comparable(value: Any, model_name: str | None) -> Any:
+    """``value`` as compared with a parent's: a list of names sorted, its ``role:`` entries
+    replaced by the module names they stand for in ``model_name``'s family (None when that
+    family cannot be known before the model loads: :data:`UNKNOWN`, not compared)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        return value
+    if uses_roles(value):
+        config = model_config(model_name) if model_name else None
+        model_type = config.get("model_type") if config else None
+        if family_of(model_type) is None:
+            return UNKNOWN
+        value = resolve_targets(list(value), model_type)
+    return sorted(value)
+
+
+def _differ(ours: Any, theirs: Any) -> bool:
+    return ours is not UNKNOWN and theirs is not UNKNOWN and ours != theirs
 
 
 def _show(value: Any) -> str:

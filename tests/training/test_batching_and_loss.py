@@ -76,6 +76,17 @@ def test_sparse_loss_equals_the_dense_loss_and_its_gradients(with_lora):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_the_sparse_loss_applies_gemma2s_final_logit_softcap():
+    model = tiny_model(
+        "gemma2", head_dim=8, final_logit_softcapping=2.0, attn_implementation="eager"
+    )
+    method = make_method("full")
+    batch = collate(token_data(6), list(range(6)), pad_id=0)
+    loss_sum, n = SparseLMLoss(model, method)(**batch)
+    # a cap of 2 bounds every logit in (-2, 2): without it the loss would be another
+    torch.testing.assert_close(loss_sum / n, dense_lm_loss(model, batch), rtol=1e-5, atol=1e-6)
+
+
 # -- packing --------------------------------------------------------------------------------
 def prefixed_data(n: int = 6, prefix: tuple[int, ...] = (5, 6, 7, 8, 9)) -> TokenData:
     """token_data with a shared loss-free prompt prefix, and a token after the last target."""

@@ -96,12 +96,6 @@ def bare_adapter(folder: Path, **config) -> Path:
             "method.r=8 differs from the parent run's r=16",
         ),
         (
-            lambda d: fake_run(d, {"name": "lora", "target_modules": ["q_proj"]}),
-            [],
-            "method.target_modules=[q_proj,v_proj] differs from the parent run's "
-            "target_modules=[q_proj]",
-        ),
-        (
             lambda d: fake_run(d, {"name": "lora"}, model="example-org/other"),
             [],
             "was trained on model example-org/other, this recipe trains example-org/base; "
@@ -129,7 +123,6 @@ def bare_adapter(folder: Path, **config) -> Path:
     ids=[
         "method",
         "rank",
-        "targets",
         "model",
         "adapter-dir",
         "missing",
@@ -145,6 +138,35 @@ def test_parent_that_does_not_fit_is_one_line_at_validate(tmp_path, cli, make, e
     code, out, err = cli("validate", "lora_sst2", *argv)
     assert (code, out) == (2, "")
     assert message in err and err.count("\n") == 1
+
+
+def test_role_targets_compare_by_the_modules_they_name(tmp_path, cli):
+    """lora_sst2 targets role:query,role:value: on a Llama-family base that is q_proj, v_proj,
+    whichever way the parent wrote them; a base whose family is unknown leaves it to loading."""
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"model_type": "llama", "num_hidden_layers": 2}))
+    same = fake_run(
+        tmp_path / "same", {"name": "lora", "target_modules": ["v_proj", "q_proj"]}, str(base)
+    )
+    bare = bare_adapter(tmp_path / "bare", base_model_name_or_path=str(base))
+    fewer = fake_run(tmp_path / "fewer", {"name": "lora", "target_modules": ["q_proj"]}, str(base))
+    bare_fewer = bare_adapter(tmp_path / "bf", target_modules=["q_proj"])
+    for parent in (same, bare):
+        code, out, err = cli(
+            "validate", "lora_sst2", f"model.name={base}", f"method.init_from={parent}"
+        )
+        assert code == 0 and out.startswith("ok:"), err
+    code, out, err = cli("validate", "lora_sst2", f"model.name={base}", f"method.init_from={fewer}")
+    assert (code, out, err.count("\n")) == (2, "", 1)
+    assert "method.target_modules=[role:query,role:value] differs from the parent run's " in err
+    assert err.rstrip().endswith("set method.target_modules=[q_proj]")
+    code, _, err = cli(
+        "validate", "lora_sst2", f"model.name={base}", f"method.init_from={bare_fewer}"
+    )
+    assert code == 2 and "set method.target_modules=[q_proj]" in err
+    argv = ["model.name=example-org/base", f"method.init_from={bare_fewer}"]
+    assert cli("validate", "lora_sst2", *argv)[0] == 0
 
 
 def test_matching_parents_validate(tmp_path, cli):

@@ -26,6 +26,6 @@ def test_all_linear_is_refused_by_validate_in_one_line(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == (
         "error: method.target_modules=[all-linear] names linear layers; LN tuning trains norm "
-        "layers: name them (e.g. [input_layernorm, post_attention_layernorm]) or leave it "
-        "empty for every norm\n"
+        "layers: name them (e.g. [input_layernorm, post_attention_layernorm]) or use "
+        "role:norms for every norm\n"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl.api import MethodConfig, PeftctlError, resolve_targets
+from peftctl.api import MethodConfig, PeftctlError, resolve_targets, uses_roles
 
 if TYPE_CHECKING:
     from peftctl.api import Arch
@@ -31,6 +31,8 @@ class Ia3Config(MethodConfig):
     def validate(self) -> None:
         if not self.target_modules:
             raise PeftctlError("method.target_modules is empty; name at least one module")
+        if uses_roles(self.target_modules) or uses_roles(self.feedforward_modules):
+            return  # names known once the model is: checked when the method is applied
         extra = sorted(set(self.feedforward_modules) - set(self.target_modules))
         if extra:
             raise PeftctlError(

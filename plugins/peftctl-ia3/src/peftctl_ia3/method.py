@@ -15,8 +15,9 @@ class Ia3Method(PeftMethod):
 
     def peft_config(self) -> peft.IA3Config:
         cfg = self.config
-        return peft.IA3Config(
-            task_type="CAUSAL_LM",
-            target_modules=peft_targets(cfg.target_modules),
-            feedforward_modules=list(cfg.feedforward_modules),
+        config = peft.IA3Config(
+            task_type="CAUSAL_LM", target_modules=peft_targets(cfg.target_modules)
         )
+        # set after __post_init__: roles are resolved (and the subset checked) in apply
+        config.feedforward_modules = list(cfg.feedforward_modules)
+        return config

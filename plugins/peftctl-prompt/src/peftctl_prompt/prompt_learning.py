@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peft import PeftConfig, get_peft_model, load_peft_weights, set_peft_model_state_dict
+from peft import PeftConfig, PeftModel, get_peft_model, load_peft_weights, set_peft_model_state_dict
 from torch import nn
 
 from peftctl.api import Method, PeftMethod
@@ -20,6 +20,14 @@ class PromptLearningMethod(PeftMethod):
 
     merge = Method.merge
 
+    def apply(self, model: nn.Module) -> nn.Module:
+        return self.wrap(model, self.peft_config())
+
+    def wrap(self, model: nn.Module, config: PeftConfig) -> PeftModel:
+        """``model`` with a fresh prompt of ``config`` (what :meth:`apply` and :meth:`load`
+        start from; ``load`` then sets the saved prompt)."""
+        return get_peft_model(model, config)
+
     def unload(self, model: nn.Module) -> nn.Module:
         """The wrapped model: a prompt never touches the base model's modules."""
         return getattr(model, "module", model).get_base_model()
@@ -27,7 +35,7 @@ class PromptLearningMethod(PeftMethod):
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         config = PeftConfig.from_pretrained(str(adapter_dir))
         config.inference_mode = True  # the saved prompt is the encoder's output: train it directly
-        peft_model = get_peft_model(model, config)
+        peft_model = self.wrap(model, config)
         set_peft_model_state_dict(peft_model, load_peft_weights(str(adapter_dir)))
         for param in peft_model.prompt_encoder.parameters():
             param.requires_grad_(trainable)

@@ -2,7 +2,8 @@
 
 The prefix reaches the model as a key/value cache (``cache``; ``past_key_values`` before
 transformers 5.24): the sequence length does not change, but the decoder must be given the
-cache and a mask covering it.
+cache and a mask covering it. Its shape is the one the model's attention caches, measured on
+one token (:func:`kv_shape`), not the one peft reads off the config.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ class PrefixMethod(PromptLearningMethod):
         self.refuse_checkpointing(model)
         return generation_sees_the_prefix(super().apply(model))
 
+    def wrap(self, model: nn.Module, config: peft.PeftConfig) -> peft.PeftModel:
+        """peft's model with the prefix sized as the model's attention caches keys/values."""
+        shape = kv_shape(self.decoder(model))
+        return fit_prefix(super().wrap(model, config), shape)
+
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         return generation_sees_the_prefix(super().load(model, adapter_dir, trainable=trainable))
 
@@ -46,7 +52,7 @@ class PrefixMethod(PromptLearningMethod):
         cache = peft_model.get_prompt(batch_size=batch)
         n_virtual = self.config.num_virtual_tokens
         mask = torch.cat([attention_mask.new_ones(batch, n_virtual), attention_mask], dim=1)
-        decoder = causal_lm(model).get_decoder()
+        decoder = self.decoder(model)
         out = decoder(input_ids=input_ids, attention_mask=mask, **cache_kwargs(decoder, cache))
         return out.last_hidden_state
 
@@ -55,7 +61,7 @@ class PrefixMethod(PromptLearningMethod):
         after it (positions from ``num_virtual_tokens``) as in a padded example."""
         peft_model = getattr(model, "module", model)
         cache = peft_model.get_prompt(batch_size=1)
-        decoder = causal_lm(model).get_decoder()
+        decoder = self.decoder(model)
         out = decoder(
             input_ids=input_ids,
             position_ids=position_ids + self.config.num_virtual_tokens,
@@ -63,6 +69,56 @@ class PrefixMethod(PromptLearningMethod):
             **cache_kwargs(decoder, cache),
         )
         return out.last_hidden_state
+
+
+def kv_shape(decoder: nn.Module) -> tuple[int, int] | None:
+    """``(key/value heads, head width)`` of what ``decoder``'s attention caches, from a pass
+    over one token; None where layers, or keys and values, differ, or a layer caches nothing
+    of its own, or the model is on the meta device (peft's own sizing stays).
+
+    peft sizes a prefix from the config's ``num_key_value_heads`` where it has one, else from
+    ``num_attention_heads``: wrong where the config's count is not the attention's (a config
+    carrying a key its family ignores, as GPT-2, GPT-NeoX or OPT do ``num_key_value_heads``;
+    Falcon's multi-query attention caches one head whatever the config says).
+    """
+    device = next(decoder.parameters()).device
+    if device.type == "meta":  # shapes without weights (estimates): nothing to run
+        return None
+    ids = torch.zeros((1, 1), dtype=torch.long, device=device)
+    training = decoder.training
+    decoder.eval()
+    try:
+        with torch.no_grad():
+            out = decoder(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
+    finally:
+        decoder.train(training)
+    tensors = [
+        getattr(layer, name, None)
+        for layer in getattr(returned_cache(out), "layers", None) or []
+        for name in ("keys", "values")
+    ]
+    if not tensors or any(t is None or t.dim() != 4 for t in tensors):  # a layer caching none
+        return None
+    shapes = {(t.shape[1], t.shape[-1]) for t in tensors}  # each [1, heads, 1, head width]
+    return shapes.pop() if len(shapes) == 1 else None
+
+
+def fit_prefix(peft_model: peft.PeftModel, shape: tuple[int, int] | None) -> peft.PeftModel:
+    """``peft_model`` with its prefix encoder rebuilt for ``shape`` (:func:`kv_shape`) where
+    peft sized it otherwise; the fresh encoder is initialised as peft initialises one."""
+    if shape is None:
+        return peft_model
+    heads, width = shape
+    adapter = peft_model.active_adapter
+    config = peft_model.peft_config[adapter]
+    if (config.num_attention_heads, config.token_dim) == (heads, heads * width):
+        return peft_model
+    config.num_attention_heads, config.token_dim = heads, heads * width
+    old = peft_model.prompt_encoder[adapter].embedding.weight
+    encoder = peft.PrefixEncoder(config).to(device=old.device, dtype=old.dtype)
+    encoder.requires_grad_(old.requires_grad)
+    peft_model.prompt_encoder[adapter] = encoder
+    return peft_model
 
 
 def generation_sees_the_prefix(peft_model: nn.Module) -> nn.Module:
@@ -116,27 +172,28 @@ class PTuningV2Method(PrefixMethod):
         peft_model = super().apply(model)
         if self.config.init == "model":
             encoder = peft_model.prompt_encoder[peft_model.active_adapter]
-            prefix = model_prefix(causal_lm(peft_model), self.config.num_virtual_tokens)
+            decoder = self.decoder(peft_model)
+            prefix = model_prefix(decoder, self.config.num_virtual_tokens)
             with torch.no_grad():
                 encoder.embedding.weight.copy_(prefix)
         return peft_model
 
 
-def model_prefix(model: nn.Module, length: int, seed: int = 0) -> torch.Tensor:
-    """The keys and values ``model`` computes for ``length`` vocabulary tokens (drawn with
-    ``seed``), laid out as peft's prefix embedding: ``[length, layers * 2 * kv_width]``, a
-    layer's key then its value, heads in order."""
+def model_prefix(decoder: nn.Module, length: int, seed: int = 0) -> torch.Tensor:
+    """The keys and values the decoder stack ``decoder`` computes for ``length`` vocabulary
+    tokens (drawn with ``seed``), laid out as peft's prefix embedding:
+    ``[length, layers * 2 * kv_width]``, a layer's key then its value, heads in order."""
     ids = torch.randint(
-        model.config.vocab_size, (1, length), generator=torch.Generator().manual_seed(seed)
+        decoder.config.vocab_size, (1, length), generator=torch.Generator().manual_seed(seed)
     )
-    device = next(model.parameters()).device
-    training = model.training
-    model.eval()
+    device = next(decoder.parameters()).device
+    training = decoder.training
+    decoder.eval()
     try:
         with torch.no_grad():
-            cache = returned_cache(model.get_decoder()(input_ids=ids.to(device), use_cache=True))
+            cache = returned_cache(decoder(input_ids=ids.to(device), use_cache=True))
     finally:
-        model.train(training)
+        decoder.train(training)
     # each [1, kv_heads, length, head_dim] -> [length, kv_heads * head_dim]
     states = [
         t[0].transpose(0, 1).flatten(1)

@@ -10,7 +10,6 @@ import peft
 import torch
 from torch import nn
 
-from peftctl.api import causal_lm
 from peftctl_prompt.prompt.config import MtpConfig, PromptTuningConfig, PTuningConfig
 from peftctl_prompt.prompt_learning import PromptLearningMethod
 
@@ -26,7 +25,7 @@ class InputPromptMethod(PromptLearningMethod):
         batch = input_ids.shape[0]
         inputs, n_virtual = self._prompted(model, input_ids, batch)
         mask = torch.cat([attention_mask.new_ones(batch, n_virtual), attention_mask], dim=1)
-        decoder = causal_lm(model).get_decoder()
+        decoder = self.decoder(model)
         hidden = decoder(inputs_embeds=inputs, attention_mask=mask).last_hidden_state
         return hidden[:, n_virtual:]
 
@@ -35,7 +34,7 @@ class InputPromptMethod(PromptLearningMethod):
         padded example; the row's tokens move ``n`` positions on."""
         inputs, n_virtual = self._prompted(model, input_ids, 1)
         front = torch.arange(n_virtual, device=input_ids.device)[None]
-        decoder = causal_lm(model).get_decoder()
+        decoder = self.decoder(model)
         hidden = decoder(
             inputs_embeds=inputs,
             position_ids=torch.cat([front, position_ids + n_virtual], dim=1),
