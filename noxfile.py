@@ -20,7 +20,7 @@ OLDEST_TRANSFORMERS = "transformers==4.57.6"
 # flashinfer-python release the registry does not serve: uninstallable with or without peftctl).
 SERVING_STACK = ("vllm==0.33.0", "trl==1.16.0")
 # Both cores of a CI machine run tests.
-XDIST = ("-n", "2")
+XDIST = ("-n", "2", "--dist", "worksteal")  # long tests do not pile up on one worker
 
 
 def pins_old_transformers(plugin: Path) -> bool:
@@ -90,7 +90,7 @@ def tests(session: nox.Session) -> None:
     them); pass pytest options after --, e.g. ``-- -k plugin -x``."""
     # every optional feature is tested: bench executors and plots, the web page (driven by
     # Playwright on Debian's chromium), experiment trackers
-    extras = ("test", "ray", "plots", "ui", "tensorboard", "export")
+    extras = ("test", "ray", "plots", "ui", "tensorboard", "export", "serve")
     install_core(session, *extras, plugins=NEWEST_PLUGINS)
     uv_install(session, "playwright>=1.40")
     plugin_tests = [str(p / "tests") for p in NEWEST_PLUGINS]

@@ -46,6 +46,7 @@ def _register_commands() -> None:
         listing,
         merge_cmd,
         scaffold_cmd,
+        serve_cmd,
         train_cmd,
         ui_cmd,
     )
@@ -55,6 +56,7 @@ def _register_commands() -> None:
     datasets_cmd.register(app)
     eval_cmd.register(app)
     generate_cmd.register(app)
+    serve_cmd.register(app)
     merge_cmd.register(app)
     export_cmd.register(app)
     scaffold_cmd.register(app)

@@ -73,8 +73,10 @@ def complete(
     temperature: float = 0.0,
     streamer: Any = None,
     stop: threading.Event | None = None,
+    ignore_eos: bool = False,
 ) -> str:
-    """The answer to ``prompt_ids`` (greedy at temperature 0, else sampled), up to eos.
+    """The answer to ``prompt_ids`` (greedy at temperature 0, else sampled), up to eos
+    (``ignore_eos``: exactly ``max_new_tokens``, eos never picked).
 
     ``streamer`` receives tokens as they are generated; setting ``stop`` ends the answer
     after the current token.
@@ -99,6 +101,7 @@ def complete(
             pad_token_id=tokenizer.pad_token_id,
             streamer=streamer,
             stopping_criteria=StoppingCriteriaList([StopOnEvent(stop)] if stop else []),
+            min_new_tokens=max_new_tokens if ignore_eos else None,
             **sampling,
             **{key: value.to(device) for key, value in extra.items()},
         )

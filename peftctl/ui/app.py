@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from peftctl.errors import PeftctlError
-from peftctl.run_files import METRICS, RECIPE, RUN_CARD
+from peftctl.run_files import ADAPTER, METRICS, RECIPE, RUN_CARD
 from peftctl.ui import data
 
 DEFAULT_X = "trainable_params"
@@ -282,8 +282,9 @@ def _run_tab(gr, page: Page):
         )
     show = gr.Radio(["all", "wrong", "invalid"], value="wrong", label="Predictions")
     preds = gr.Dataframe(interactive=False, wrap=True, max_height=420, elem_id="predictions")
-    outputs = [loss, metrics, recipe, card, preds]
-    fn = lambda run, which: _run_detail(page, run, which)  # noqa: E731
+    use = gr.Markdown(elem_id="run-use")
+    outputs = [loss, metrics, recipe, card, preds, use]
+    fn = lambda run, which: (*_run_detail(page, run, which), _use_hint(page, run))  # noqa: E731
     choice.change(fn, [choice, show], outputs)
     show.change(fn, [choice, show], outputs)
     return {"choice": choice, "outputs": outputs, "load": (fn, [choice, show])}
@@ -313,6 +314,20 @@ def _run_detail(page: Page, run_id: str | None, show: str):
         data.read_text(run, RECIPE),
         data.read_text(run, RUN_CARD),
         pd.DataFrame(data.predictions(run, show)),
+    )
+
+
+def _use_hint(page: Page, run_id: str | None) -> str:
+    """How to use a finished run: chat with it, or serve it over the OpenAI API."""
+    try:
+        run = data.resolve_run(page.records, run_id, page.roots) if run_id else None
+    except PeftctlError:
+        return ""
+    if run is None or not (run / ADAPTER).is_dir():
+        return ""
+    return (
+        f"**Use this run:** `peftctl chat {run}` in a terminal, or serve it to programs over "
+        f"the OpenAI API: `peftctl serve {run}` (docs/serve.md)"
     )
 
 

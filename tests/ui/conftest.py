@@ -63,6 +63,7 @@ def write_run_files(run_dir: Path, method: str, score: float) -> None:
         "output_dir": str(run_dir),
     }
     (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    (run_dir / "adapter").mkdir(exist_ok=True)
     card = {
         "status": "finished",
         "method": method,

@@ -113,6 +113,7 @@ def test_results_compare_run_and_launch_in_a_browser(server, page, tmp_path, tin
     page.locator("#run-recipe").get_by_text("ia3").first.wait_for()
     page.locator("#loss-plot canvas, #loss-plot svg").first.wait_for()
     visible(page.locator("#predictions").get_by_text("I think")).wait_for()  # the invalid answer
+    page.locator("#run-use").get_by_text("peftctl serve").first.wait_for()
     shot(page, tmp_path, "run")
 
     page.get_by_role("tab", name="Launch").click()

@@ -1,0 +1,156 @@
+"""The models a server answers with: the base, loaded once, and adapters by name.
+
+Every served model has one *replica* per lane (a generation that may run at the same time as
+others). A replica is its own module tree whose tensors are the base's own objects
+(:func:`shared_copy`), so a lane costs module objects, not weights. An adapter saved by peft is
+loaded onto such a tree (peft wraps the base's layers, it never writes their weights); an
+adapter that overwrites base weights (``full``, ``freeze``, BitFit, ...) gets one private copy
+of the base, shared by its own replicas.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peftctl.config.schema import RecipeConfig
+from peftctl.errors import PeftctlError
+from peftctl.evaluation.runner import Candidate, inference_device, load_base, load_candidate
+from peftctl.facts.names import model_identity
+from peftctl.run_files import ADAPTER, RECIPE
+
+PEFT_CONFIG = "adapter_config.json"
+
+
+@dataclass
+class Served:
+    """One model the server answers as ``name``: the base (``method`` None) or an adapter."""
+
+    name: str
+    method: Any
+    replicas: list[Any]
+    path: str | None = None
+    busy: list[bool] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.busy = [False] * len(self.replicas)
+
+
+class ServedModels:
+    """The base model of ``config`` and the adapters added by name; thread-safe."""
+
+    def __init__(self, config: RecipeConfig, lanes: int = 2) -> None:
+        self.config, self.lanes = config, lanes
+        device_type, self.precision = inference_device(config)
+        self.tokenizer, self.base = load_base(config, self.precision, device_type)
+        self.base_name = config.model.name
+        self._lock = threading.Lock()
+        replicas = [self.base, *(shared_copy(self.base) for _ in range(lanes - 1))]
+        self._models: dict[str, Served] = {self.base_name: Served(self.base_name, None, replicas)}
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._models)
+
+    def get(self, name: str) -> Served | None:
+        """The model served as ``name``; ``base:adapter`` names the adapter."""
+        with self._lock:
+            found = self._models.get(name)
+            if found is None and ":" in name:
+                base, _, adapter = name.rpartition(":")
+                if model_identity(base) == model_identity(self.base_name):
+                    found = self._models.get(adapter)
+            return found
+
+    def add(self, name: str, path: str) -> Served:
+        """Load the adapter at ``path`` (a run directory or its ``adapter/``) as ``name``."""
+        if not name or name == self.base_name or ":" in name:
+            raise PeftctlError(f"adapter name '{name}' is empty, contains ':' or is the base's")
+        with self._lock:
+            if name in self._models:
+                raise PeftctlError(f"an adapter named '{name}' is already loaded; unload it first")
+        candidate = adapter_candidate(name, path, self.base_name)
+        method, first = self._load(candidate, self._base_for(candidate))
+        replicas = [first]
+        for _ in range(self.lanes - 1):  # own-weights adapters: their copy's tensors shared
+            peft = _peft_saved(candidate)
+            replicas.append(
+                self._load(candidate, shared_copy(self.base))[1] if peft else shared_copy(first)
+            )
+        served = Served(name, method, replicas, path)
+        with self._lock:
+            if name in self._models:
+                raise PeftctlError(f"an adapter named '{name}' is already loaded; unload it first")
+            self._models[name] = served
+        return served
+
+    def remove(self, name: str) -> None:
+        """Forget adapter ``name`` (generations running on it finish first)."""
+        with self._lock:
+            if name == self.base_name:
+                raise PeftctlError("the base model cannot be unloaded")
+            if self._models.pop(name, None) is None:
+                raise PeftctlError(f"no adapter named '{name}' is loaded")
+
+    def _base_for(self, candidate: Candidate) -> Any:
+        """A module tree to load ``candidate`` onto: one sharing the base's tensors for a peft
+        adapter, a private copy of the base for one that overwrites base weights."""
+        return shared_copy(self.base) if _peft_saved(candidate) else copy.deepcopy(self.base)
+
+    def _load(self, candidate: Candidate, tree: Any) -> tuple[Any, Any]:
+        versions = _versions(self.base)
+        method, model, _ = load_candidate(tree, candidate, self.precision)
+        if _versions(self.base) != versions:  # peft wrote into the shared weights: a bug
+            raise RuntimeError(f"loading {candidate.name} changed the served base's weights")
+        return method, model
+
+
+def shared_copy(model: Any) -> Any:
+    """A copy of module tree ``model`` whose parameters and buffers are ``model``'s own."""
+    memo = {id(t): t for t in itertools.chain(model.parameters(), model.buffers())}
+    return copy.deepcopy(model, memo)
+
+
+def adapter_run(path: str) -> tuple[Path, RecipeConfig]:
+    """(run directory, its recipe) of ``path``: a finished run or its ``adapter/``."""
+    from peftctl.config.recipe import load_recipe
+
+    given = Path(path).expanduser()
+    run = given.parent if given.name == ADAPTER else given
+    if not (run / RECIPE).is_file():
+        raise PeftctlError(
+            f"{path}: not a run directory (no {RECIPE}); pass the output_dir of `peftctl train`"
+        )
+    adapter = run / ADAPTER
+    if not adapter.is_dir() or not any(adapter.iterdir()):
+        raise PeftctlError(f"{path}: the run has no {ADAPTER}/ (it did not finish)")
+    return run, load_recipe(run / RECIPE)
+
+
+def adapter_candidate(name: str, path: str, base_name: str) -> Candidate:
+    """The adapter of the run at ``path``, checked to be trained on ``base_name``."""
+    run, recipe = adapter_run(path)
+    if model_identity(recipe.model.name) != model_identity(base_name):
+        raise PeftctlError(
+            f"{path} was trained on {recipe.model.name}; this server's base is {base_name}: "
+            f"serve it with --model {recipe.model.name}"
+        )
+    return Candidate(name, run, run / ADAPTER, recipe.method)
+
+
+def _peft_saved(candidate: Candidate) -> bool:
+    """Whether the adapter was written by peft (its config names a ``peft_type``)."""
+    config = Path(candidate.adapter_dir or "") / PEFT_CONFIG
+    try:
+        return "peft_type" in json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def _versions(model: Any) -> list[int]:
+    return [t._version for t in itertools.chain(model.parameters(), model.buffers())]
