@@ -20,7 +20,7 @@ OLDEST_TRANSFORMERS = "transformers==4.57.6"
 # flashinfer-python release the registry does not serve: uninstallable with or without peftctl).
 SERVING_STACK = ("vllm==0.33.0", "trl==1.16.0")
 # Both cores of a CI machine run tests.
-XDIST = ("-n", "2", "--dist", "worksteal")  # long tests do not pile up on one worker
+XDIST = ("-n", "2")
 
 
 def pins_old_transformers(plugin: Path) -> bool:

@@ -52,17 +52,14 @@ def tiny_llama(seed: int = 0, **overrides: Any) -> nn.Module:
 def tiny_model(model_type: str, seed: int = 0, **overrides: Any) -> nn.Module:
     """A randomly initialised causal LM of any family (``model_type`` as in a transformers
     config: ``mistral``, ``qwen2``, ``gemma2``, ``phi3``, ``gpt2``, ``gpt_neox``, ...) with
-    :data:`TINY_LLAMA`'s shapes where its config has them (heads of width 8; GPT-2 has no
-    key/value heads or ``intermediate_size``: its own defaults hold) and ``overrides``, in
-    eval mode; the same ``seed`` gives the same model."""
+    :data:`TINY_LLAMA`'s shapes where its config has them (GPT-2 has no key/value heads or
+    ``intermediate_size``: its own defaults hold) and ``overrides``, in eval mode; the same
+    ``seed`` gives the same model."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
     torch.manual_seed(seed)
     known = AutoConfig.for_model(model_type)
     shapes = {key: value for key, value in TINY_LLAMA.items() if hasattr(known, key)}
-    settable = not isinstance(getattr(type(known), "head_dim", None), property)  # Falcon: derived
-    if hasattr(known, "head_dim") and settable:  # Gemma's 256, Qwen3's 128: width 8 here too
-        shapes["head_dim"] = TINY_LLAMA["hidden_size"] // TINY_LLAMA["num_attention_heads"]
     config = AutoConfig.for_model(model_type, **{**shapes, **overrides})
     return AutoModelForCausalLM.from_config(config).eval()
 

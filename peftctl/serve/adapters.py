@@ -23,6 +23,7 @@ from peftctl.errors import PeftctlError
 from peftctl.evaluation.runner import Candidate, inference_device, load_base, load_candidate
 from peftctl.facts.names import model_identity
 from peftctl.run_files import ADAPTER, RECIPE
+from peftctl.serve.continuous import decodes_continuously
 
 PEFT_CONFIG = "adapter_config.json"
 
@@ -36,9 +37,11 @@ class Served:
     replicas: list[Any]
     path: str | None = None
     busy: list[bool] = field(default_factory=list)
+    continuous: bool = False  # decoded token by token with requests joining (continuous.py)
 
     def __post_init__(self) -> None:
         self.busy = [False] * len(self.replicas)
+        self.continuous = decodes_continuously(self.replicas[0], self.method)
 
 
 class ServedModels:

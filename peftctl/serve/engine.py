@@ -1,12 +1,13 @@
-"""Generation for many clients: requests are queued, batched and run on a few lanes at once.
+"""Generation for many clients: requests are queued and run on a few lanes at once.
 
-A *batch* is requests for the same model with the same sampling settings, up to
-``max_batch``, left-padded and run through the model's ``generate`` (the path of
-``peftctl generate``: a batch of one gives its exact tokens). Up to ``lanes`` batches run at
-the same time, each on its own replica of the model (:mod:`peftctl.serve.adapters`), so a long
-answer occupies one lane while short ones go through another. The oldest waiting request
-decides which batch runs next (no model or setting waits behind another forever), once it
-has waited ``gather_s`` (50 ms) for others of its group to join it.
+A lane serves one model. Where the model allows it (:mod:`peftctl.serve.continuous`) the lane
+decodes a batch token by token and requests join and leave it between tokens; otherwise a
+*batch* is requests with the same sampling settings, up to ``max_batch``, left-padded and run
+through the model's ``generate`` (the path of ``peftctl generate``). Each lane has its own
+replica of the model (:mod:`peftctl.serve.adapters`), so a long answer occupies one lane while
+other requests go through another. The oldest waiting request decides which model a free lane
+takes (no model waits behind another forever); a per-request batch first waits ``gather_s``
+(50 ms) for others of its group to join it.
 
 Each request streams its text as it is generated; a row stops at the end-of-sequence token,
 a stop string, its ``max_tokens``, or when its client has gone (its slot is freed at once).
@@ -26,7 +27,9 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from peftctl.serve.adapters import Served, ServedModels
+from peftctl.serve.continuous import ContinuousLane
 from peftctl.serve.metrics import ServerMetrics
+from peftctl.serve.rows import RowText
 
 
 class Overloaded(Exception):
@@ -74,10 +77,6 @@ class Job:
         ``("done", finish_reason, completion_tokens)`` or ``("error", message)``."""
         if self.loop is not None and self.events is not None:
             self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, *payload))
-
-    @property
-    def group(self) -> tuple[str, Sampling]:
-        return self.model, self.sampling
 
 
 class Engine:
@@ -153,12 +152,28 @@ class Engine:
                 self._pending.remove(job)
                 return self._next_batch()
             lane = next((i for i, busy in enumerate(served.busy) if not busy), None)
-            jobs = [j for j in self._pending if j.group == job.group][: self.max_batch]
-            if lane is None or (len(jobs) < self.max_batch and not self._gathered(job)):
+            if lane is None:
+                continue
+            group = _group(served, job)
+            jobs = [j for j in self._pending if _group(served, j) == group][: self.max_batch]
+            if not served.continuous and len(jobs) < self.max_batch and not self._gathered(job):
                 continue
             self._pending = [j for j in self._pending if j not in jobs]
             return served, lane, jobs
         return None
+
+    def _take(self, model: str, room: int) -> list[Job]:
+        """Up to ``room`` queued requests of ``model`` for its running lane; none while a
+        request of another model waits with every lane busy (it gets the lane next)."""
+        with self._changed:
+            self._pending = [job for job in self._pending if not self._drop_if_gone(job)]
+            others = any(job.model != model for job in self._pending)
+            if room <= 0 or (others and self._running >= self.models.lanes):
+                return []
+            taken = [job for job in self._pending if job.model == model][:room]
+            self._pending = [job for job in self._pending if job not in taken]
+            self.metrics.queue_length.set(len(self._pending))
+            return taken
 
     def _gathered(self, job: Job) -> bool:
         """Whether ``job`` has waited ``gather_s`` for requests of its group to join it (the
@@ -171,7 +186,13 @@ class Engine:
 
     def _run(self, served: Served, lane: int, jobs: list[Job]) -> None:
         try:
-            generate_batch(served, lane, jobs, self.models.tokenizer, self._rng, self.metrics)
+            if served.continuous:
+                take = lambda n: self._take(served.name, n)  # noqa: E731
+                tokenizer, model = self.models.tokenizer, served.replicas[lane]
+                args = (model, served.name, tokenizer, self.metrics, take, self.max_batch)
+                ContinuousLane(*args).run(jobs)
+            else:
+                generate_batch(served, lane, jobs, self.models.tokenizer, self._rng, self.metrics)
         except Exception as error:  # reported to each client; the server lives on
             for job in jobs:
                 job.emit("error", f"generation failed: {type(error).__name__}: {error}")
@@ -180,6 +201,18 @@ class Engine:
                 served.busy[lane] = False
                 self._running -= 1
                 self._changed.notify_all()
+
+
+def _group(served: Served, job: Job) -> tuple:
+    """What requests must share to be batched on ``served``: continuously, only the model
+    (sampling is per row); through ``generate``, the sampling settings too, and for a method
+    that changes the sequence (prompt tuning) the prompt's length: peft drops the position ids
+    of left-padded rows, so padding would move the virtual tokens away from the text."""
+    if served.continuous:
+        return (job.model,)
+    method = served.method
+    length = len(job.prompt_ids) if method is not None and method.changes_sequence else None
+    return job.model, job.sampling, length
 
 
 # -- one batch ---------------------------------------------------------------------------
@@ -198,11 +231,10 @@ def generate_batch(
     pad = tokenizer.pad_token_id
     ids = torch.tensor([[pad] * (width - len(j.prompt_ids)) + j.prompt_ids for j in jobs])
     mask = torch.tensor([[0] * (width - len(j.prompt_ids)) + [1] * len(j.prompt_ids) for j in jobs])
-    rows = Rows(jobs, tokenizer)
+    rows = Rows(jobs, tokenizer, metrics)
     sampling = jobs[0].sampling
     extra = served.method.generation_kwargs(len(jobs)) if served.method is not None else {}
     longest = max(job.max_tokens for job in jobs)
-    started = time.monotonic()
     with torch.inference_mode(), _seeded(sampling, rng):
         model.generate(
             input_ids=ids.to(device),
@@ -216,7 +248,7 @@ def generate_batch(
             **{key: value.to(device) for key, value in extra.items()},
         )
     rows.end()
-    metrics.record_batch(served.name, len(jobs), rows.generated, time.monotonic() - started)
+    metrics.record_tokens(served.name, rows.generated)
 
 
 class _seeded:
@@ -237,60 +269,35 @@ class _seeded:
 
 
 class Rows(BaseStreamer):
-    """The streamer of one batch: turns each row's new token into text for its client, and
-    decides when a row is done (end of sequence, a stop string, max_tokens, client gone)."""
+    """The streamer of one ``generate`` batch: hands each row's new token to its
+    :class:`RowText`; ``done`` says which rows :class:`RowsDone` stops."""
 
-    def __init__(self, jobs: list[Job], tokenizer: Any) -> None:
-        self.jobs, self.tokenizer = jobs, tokenizer
-        self.eos = tokenizer.eos_token_id
-        self.tokens: list[list[int]] = [[] for _ in jobs]
-        self.sent = [""] * len(jobs)
-        self.done = [False] * len(jobs)
+    def __init__(self, jobs: list[Job], tokenizer: Any, metrics: ServerMetrics) -> None:
+        self.rows = [RowText(job, tokenizer) for job in jobs]
+        self.metrics = metrics
         self.prompt_seen = False
-        self.generated = 0
+
+    @property
+    def done(self) -> list[bool]:
+        return [row.done for row in self.rows]
+
+    @property
+    def generated(self) -> int:
+        return sum(len(row.tokens) for row in self.rows)
 
     def put(self, value: torch.Tensor) -> None:
         if not self.prompt_seen:  # generate first hands over the prompt
             self.prompt_seen = True
             return
-        for row, token in enumerate(value.reshape(len(self.jobs), -1)[:, -1].tolist()):
-            if not self.done[row]:
-                self._step(row, token)
+        self.metrics.batch_size.observe(sum(not done for done in self.done))
+        tokens = value.reshape(len(self.rows), -1)[:, -1].tolist()
+        for row, token in zip(self.rows, tokens, strict=True):
+            row.add(token)
 
     def end(self) -> None:
-        for row, done in enumerate(self.done):
-            if not done:
-                self._finish(row, "length")
-
-    def _step(self, row: int, token: int) -> None:
-        job = self.jobs[row]
-        if job.cancelled.is_set():
-            self.done[row] = True
-            return
-        if token == self.eos:
-            self._finish(row, "stop")
-            return
-        self.tokens[row].append(token)
-        self.generated += 1
-        text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
-        cut = _first_stop(text, job.stop)
-        if cut is not None:
-            self._send(row, text[:cut])
-            self._finish(row, "stop")
-        elif len(self.tokens[row]) >= job.max_tokens:
-            self._send(row, text)
-            self._finish(row, "length")
-        else:
-            self._send(row, text[: len(text) - _held_back(text, job.stop)])
-
-    def _send(self, row: int, text: str) -> None:
-        if len(text) > len(self.sent[row]) and text.startswith(self.sent[row]):
-            self.jobs[row].emit("text", text[len(self.sent[row]) :])
-            self.sent[row] = text
-
-    def _finish(self, row: int, reason: str) -> None:
-        self.done[row] = True
-        self.jobs[row].emit("done", reason, len(self.tokens[row]))
+        for row in self.rows:
+            if not row.done:
+                row.finish("length")
 
 
 class RowsDone(StoppingCriteria):
@@ -301,23 +308,3 @@ class RowsDone(StoppingCriteria):
 
     def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
         return torch.tensor(self.rows.done, dtype=torch.bool, device=input_ids.device)
-
-
-def _first_stop(text: str, stops: Sequence[str]) -> int | None:
-    """Where the first stop string in ``text`` starts, if any does."""
-    found = [text.find(stop) for stop in stops if stop and stop in text]
-    return min(found) if found else None
-
-
-def _held_back(text: str, stops: Sequence[str]) -> int:
-    """How many characters at the end of ``text`` must wait: an unfinished character (the
-    replacement mark of a partial UTF-8 sequence), or the start of a stop string."""
-    if text.endswith("\ufffd"):
-        return 1
-    longest = 0
-    for stop in stops:
-        for size in range(min(len(stop) - 1, len(text)), 0, -1):
-            if text.endswith(stop[:size]):
-                longest = max(longest, size)
-                break
-    return longest

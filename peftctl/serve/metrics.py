@@ -32,7 +32,7 @@ class ServerMetrics:
         )
         self.batch_size = Histogram(
             "peftctl_batch_size",
-            "Requests per generation batch.",
+            "Requests in each decoding step.",
             buckets=(1, 2, 4, 8, 16, 32, 64),
             registry=self.registry,
         )
@@ -48,8 +48,7 @@ class ServerMetrics:
         self._lock = threading.Lock()
         self.tokens_per_second.set_function(self._rate)
 
-    def record_batch(self, model: str, size: int, tokens: int, seconds: float) -> None:
-        self.batch_size.observe(size)
+    def record_tokens(self, model: str, tokens: int) -> None:
         self.generated_tokens.labels(model=model).inc(tokens)
         with self._lock:
             self._recent.append((time.monotonic(), tokens))

@@ -109,20 +109,36 @@ def test_base_colon_adapter_and_the_base_itself(client, model_dir, cli):
 def test_concurrent_requests_are_batched_and_answer_as_alone(client, server):
     prompts = [PROMPT, "a dull film", "I loved it", "bad acting and a long plot"]
 
-    def ask(prompt: str) -> str:
+    def ask(prompt: str, served: str = "lora") -> str:
         answer = client.completions.create(
-            model="lora", prompt=prompt, max_tokens=10, temperature=0
+            model=served, prompt=prompt, max_tokens=10, temperature=0
         )
         return answer.choices[0].text
 
     alone = [ask(p) for p in prompts]
-    before = _metric(server, "peftctl_batch_size_sum")
-    count = _metric(server, "peftctl_batch_size_count")
+    alone_prompt = [ask(p, "prompt") for p in prompts]
+    rows, steps = (
+        _metric(server, "peftctl_batch_size_sum"),
+        _metric(server, "peftctl_batch_size_count"),
+    )
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(ask, prompts * 2))
-    assert together == alone * 2
-    batches = _metric(server, "peftctl_batch_size_count") - count
-    assert (_metric(server, "peftctl_batch_size_sum") - before) == 8 and batches < 8
+        together_prompt = list(pool.map(lambda p: ask(p, "prompt"), prompts))
+    assert together == alone * 2 and together_prompt == alone_prompt
+    rows = _metric(server, "peftctl_batch_size_sum") - rows
+    assert rows / (_metric(server, "peftctl_batch_size_count") - steps) > 1.5  # rows per step
+
+
+def test_lora_and_the_base_decode_continuously_prompt_tuning_per_request(server, model_dir):
+    models = server.engine.models
+    assert models.get("lora").continuous and models.get(model_dir).continuous
+    assert not models.get("prompt").continuous and not models.get("mtp").continuous
+
+
+def test_a_seed_makes_sampling_repeatable(client):
+    ask = dict(model="lora", prompt=PROMPT, max_tokens=12, temperature=1.5, seed=7)
+    first, second = (client.completions.create(**ask).choices[0].text for _ in range(2))
+    assert first == second
 
 
 def test_adapters_load_and_unload_at_runtime(client, server, adapter_runs, tmp_path):

@@ -24,6 +24,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "freeze": {"trainable_layers": 1},
 }
 PROMPT_BASED = {"prompt_tuning", "p_tuning", "mtp", "prefix_tuning", "p_tuning_v2"}
+#: family -> config overrides beyond the tiny shapes
+SHAPES: dict[str, dict[str, Any]] = {
+    "gemma2": {"head_dim": 8},
+    "gemma3_text": {"head_dim": 8},
+    "qwen3": {"head_dim": 8},
+    "mistral": {"head_dim": 8},
+}
 METHODS = sorted(set(get_plugins().methods.names()) - PROMPT_BASED)
 #: (method, family) -> the one-line refusal: GPT-2's Conv1D layers (weight stored transposed)
 REFUSED = {
@@ -50,7 +57,7 @@ def contract(family: str, method: str) -> MethodContract:
         lr = 1e-3 if method in ("full", "freeze") else 1e-2
 
         def base_model(self):
-            return tiny_model(family, seed=0)
+            return tiny_model(family, seed=0, **SHAPES.get(family, {}))
 
     return OnFamily()
 
