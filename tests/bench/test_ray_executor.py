@@ -31,7 +31,7 @@ needs_ray = pytest.mark.skipif(
 
 @needs_ray
 def test_ray_executor_runs_the_cells_on_a_local_cluster(tmp_path, tiny_model_dir):
-    spec = write_spec(tmp_path, tiny_model_dir, methods=["lora", "ia3"])
+    spec = write_spec(tmp_path, tiny_model_dir, methods=["lora"])  # one cell: Ray's part
     out = tmp_path / "out"
     ray = Path(sys.executable).parent / "ray"
     script = "\n".join(
@@ -50,9 +50,9 @@ def test_ray_executor_runs_the_cells_on_a_local_cluster(tmp_path, tiny_model_dir
         ["unshare", "-n", "bash", "-c", script], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "(ray)" in done.stdout and "done: 2 finished, 0 failed" in done.stdout
+    assert "(ray)" in done.stdout and "done: 1 finished, 0 failed" in done.stdout
     records = cell_records(BenchDir(out))
-    assert [r["status"] for r in records] == ["finished", "finished"]
+    assert [r["status"] for r in records] == ["finished"]
     assert all(r["hardware"]["threads"] == 1 for r in records)  # one CPU reserved per cell
     assert (out / "results.csv").is_file()
 
