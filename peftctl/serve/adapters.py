@@ -22,10 +22,9 @@ from peftctl.config.schema import RecipeConfig
 from peftctl.errors import PeftctlError
 from peftctl.evaluation.runner import Candidate, inference_device, load_base, load_candidate
 from peftctl.facts.names import model_identity
+from peftctl.methods.adapter_dir import CONFIG_FILE
 from peftctl.run_files import ADAPTER, RECIPE
 from peftctl.serve.continuous import decodes_continuously
-
-PEFT_CONFIG = "adapter_config.json"
 
 
 @dataclass
@@ -78,10 +77,14 @@ class ServedModels:
             if name in self._models:
                 raise PeftctlError(f"an adapter named '{name}' is already loaded; unload it first")
         candidate = adapter_candidate(name, path, self.base_name)
-        method, first = self._load(candidate, self._base_for(candidate))
+        # a peft adapter wraps a tree sharing the base's tensors; one that overwrites base
+        # weights gets a private copy, whose tensors its further replicas share
+        peft = _peft_saved(candidate)
+        method, first = self._load(
+            candidate, shared_copy(self.base) if peft else copy.deepcopy(self.base)
+        )
         replicas = [first]
-        for _ in range(self.lanes - 1):  # own-weights adapters: their copy's tensors shared
-            peft = _peft_saved(candidate)
+        for _ in range(self.lanes - 1):
             replicas.append(
                 self._load(candidate, shared_copy(self.base))[1] if peft else shared_copy(first)
             )
@@ -99,11 +102,6 @@ class ServedModels:
                 raise PeftctlError("the base model cannot be unloaded")
             if self._models.pop(name, None) is None:
                 raise PeftctlError(f"no adapter named '{name}' is loaded")
-
-    def _base_for(self, candidate: Candidate) -> Any:
-        """A module tree to load ``candidate`` onto: one sharing the base's tensors for a peft
-        adapter, a private copy of the base for one that overwrites base weights."""
-        return shared_copy(self.base) if _peft_saved(candidate) else copy.deepcopy(self.base)
 
     def _load(self, candidate: Candidate, tree: Any) -> tuple[Any, Any]:
         versions = _versions(self.base)
@@ -148,7 +146,7 @@ def adapter_candidate(name: str, path: str, base_name: str) -> Candidate:
 
 def _peft_saved(candidate: Candidate) -> bool:
     """Whether the adapter was written by peft (its config names a ``peft_type``)."""
-    config = Path(candidate.adapter_dir or "") / PEFT_CONFIG
+    config = Path(candidate.adapter_dir or "") / CONFIG_FILE
     try:
         return "peft_type" in json.loads(config.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -142,7 +142,7 @@ class Engine:
         """(model, free replica, jobs) for the oldest waiting request whose model has a free
         replica, with the requests of its group that fit; None when nothing can run now.
         Called with the lock held."""
-        self._pending = [job for job in self._pending if not self._drop_if_gone(job)]
+        self._pending = [job for job in self._pending if not job.cancelled.is_set()]
         if self._running >= self.models.lanes:
             return None
         for job in self._pending:
@@ -166,7 +166,7 @@ class Engine:
         """Up to ``room`` queued requests of ``model`` for its running lane; none while a
         request of another model waits with every lane busy (it gets the lane next)."""
         with self._changed:
-            self._pending = [job for job in self._pending if not self._drop_if_gone(job)]
+            self._pending = [job for job in self._pending if not job.cancelled.is_set()]
             others = any(job.model != model for job in self._pending)
             if room <= 0 or (others and self._running >= self.models.lanes):
                 return []
@@ -179,10 +179,6 @@ class Engine:
         """Whether ``job`` has waited ``gather_s`` for requests of its group to join it (the
         clients of a batch that just ended send their next requests within milliseconds)."""
         return time.monotonic() - job.queued_at >= self.gather_s
-
-    @staticmethod
-    def _drop_if_gone(job: Job) -> bool:
-        return job.cancelled.is_set()
 
     def _run(self, served: Served, lane: int, jobs: list[Job]) -> None:
         try:

@@ -36,14 +36,17 @@ class RowText:
         cut = first_stop(text, self.job.stop)
         if cut is not None:
             self._send(text[:cut])
-            self.finish("stop")
+            self.finish("stop", flush=False)
         elif len(self.tokens) >= self.job.max_tokens:
-            self._send(text)
             self.finish("length")
         else:
             self._send(text[: len(text) - held_back(text, self.job.stop)])
 
-    def finish(self, reason: str) -> None:
+    def finish(self, reason: str, *, flush: bool = True) -> None:
+        """End the answer; ``flush`` sends what was held back (a partial character, the start
+        of a stop string that never came)."""
+        if flush:
+            self._send(self.tokenizer.decode(self.tokens, skip_special_tokens=True))
         self.done = True
         self.job.emit("done", reason, len(self.tokens))
 
