@@ -350,9 +350,25 @@ class MethodContract:
         adapted = inference_flops(model.eval(), method)
         assert adapted >= base > 0, f"adapted model: {adapted} FLOPs, base model: {base}"
 
+    def greedy_without_cache(
+        self, method: Method, model: nn.Module, prompt: list[int], steps: int, eos: int
+    ) -> list[int]:
+        """Greedy tokens after ``prompt`` (up to eos), each from the trainer's forward pass
+        over the whole sequence so far: no cache, no padding."""
+        sequence: list[int] = list(prompt)
+        for _ in range(steps):
+            ids = torch.tensor([sequence])
+            batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+            token = int(self.logits(method, model, batch)[0, -1].argmax())
+            if token == eos:
+                break
+            sequence.append(token)
+        return sequence[len(prompt) :]
+
     def test_evaluation_uses_the_trained_adapter(self, tmp_path: Path) -> None:
         """Greedy generation and rank scores of the reloaded adapter equal the trained model's
-        and agree with the trainer's forward pass (a prompt re-initialised on load fails)."""
+        and agree with the trainer's forward pass, every generated token (a prompt
+        re-initialised on load fails, so does a cache that loses the prompt)."""
         from functools import partial
 
         from peftctl.evaluation.generation import generate
@@ -370,14 +386,10 @@ class MethodContract:
                 net, prompts, max_new_tokens=3, eos_token_id=eos, pad_token_id=pad,
                 batch_size=2, model_kwargs=m.generation_kwargs, same_length=m.changes_sequence,
             )  # fmt: skip
-            expected_first = []
-            for prompt in prompts:  # one at a time: no padding
-                ids = torch.tensor([prompt])
-                batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-                expected_first.append(int(self.logits(m, net, batch)[0, -1].argmax()))
-            first = [t[0] if t else eos for t in tokens]
-            assert first == expected_first, (
-                f"first generated tokens {first}, but hidden_states' argmax gives {expected_first}"
+            expected = [self.greedy_without_cache(m, net, p, 3, eos) for p in prompts]
+            assert tokens == expected, (
+                f"generated {tokens}, but hidden_states' argmax over the whole sequence at each "
+                f"step gives {expected}"
             )
             full = partial(m.hidden_states, net)
             scores = rank(net, prompts, candidates, pad_token_id=pad, hidden_states=full)

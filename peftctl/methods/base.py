@@ -153,6 +153,14 @@ class Method:
         """Extra keyword arguments the adapted model's ``generate`` needs (e.g. task ids)."""
         return {}
 
+    def prompted_embeddings(self, model: nn.Module, input_ids) -> torch.Tensor | None:
+        """For a method whose adapter only puts trained embeddings in front of the input
+        (prompt tuning): ``input_ids``' embeddings ``[batch, tokens]`` with them in front,
+        ``[batch, n + tokens, hidden]``, meant for positions ``0..n+tokens-1``; the tokens that
+        follow run through the base model alone (the server then decodes such requests in the
+        base's batch). None, the default, for every other method."""
+        return None
+
     @property
     def changes_sequence(self) -> bool:
         """True when :meth:`hidden_states` is overridden: the model's forward pass sees more

@@ -24,7 +24,7 @@ from peftctl.evaluation.runner import Candidate, inference_device, load_base, lo
 from peftctl.facts.names import model_identity
 from peftctl.methods.adapter_dir import CONFIG_FILE
 from peftctl.run_files import ADAPTER, RECIPE
-from peftctl.serve.continuous import decodes_continuously
+from peftctl.serve.continuous import decodes_continuously, prompts_only
 
 
 @dataclass
@@ -37,10 +37,16 @@ class Served:
     path: str | None = None
     busy: list[bool] = field(default_factory=list)
     continuous: bool = False  # decoded token by token with requests joining (continuous.py)
+    decode_on: str | None = None  # the model whose lanes decode it, when not its own
 
     def __post_init__(self) -> None:
         self.busy = [False] * len(self.replicas)
         self.continuous = decodes_continuously(self.replicas[0], self.method)
+
+    @property
+    def lane_name(self) -> str:
+        """The model whose lanes run this one's requests."""
+        return self.decode_on or self.name
 
 
 class ServedModels:
@@ -89,6 +95,8 @@ class ServedModels:
                 self._load(candidate, shared_copy(self.base))[1] if peft else shared_copy(first)
             )
         served = Served(name, method, replicas, path)
+        if self._models[self.base_name].continuous and prompts_only(first, method):
+            served.decode_on = self.base_name  # after its prompt, the base decodes
         with self._lock:
             if name in self._models:
                 raise PeftctlError(f"an adapter named '{name}' is already loaded; unload it first")

@@ -190,7 +190,9 @@ class _Context:
         max_tokens = self._max_tokens(body, len(ids))
         sampling = Sampling(body.temperature, body.top_p, body.seed, body.ignore_eos)
         loop = asyncio.get_running_loop()
-        return Job(served.name, ids, max_tokens, sampling, body.stops(), loop, asyncio.Queue())
+        return Job(
+            served.name, ids, max_tokens, sampling, body.stops(), loop, asyncio.Queue(), served
+        )
 
     def _prompt_ids(self, body: Any, chat: bool) -> list[int]:
         from peftctl.inference.completion import Talker, encode_chat

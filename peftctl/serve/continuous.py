@@ -7,8 +7,10 @@ concatenated; a leaving one is dropped from it, and columns no row attends to an
 cut. Each row keeps its own positions, so padding never shifts them: a batch of one is
 ``generate``'s greedy path token for token. Used for models whose cache is plain per-layer
 keys and values and whose adapters leave the sequence alone (peft's LoRA family, IA3, VeRA,
-OFT, ...); prompt-learning adapters and sliding-window caches use per-request batches
-(:func:`peftctl.serve.engine.generate_batch`).
+OFT, ...). Adapters that only put trained embeddings in front of the input (prompt tuning,
+P-tuning, MTP: :meth:`~peftctl.api.Method.prompted_embeddings`) are prefilled with them and
+then decode in the base's batch, beside the base's own requests. Key/value prefixes and
+sliding-window caches use per-request batches (:func:`peftctl.serve.engine.generate_batch`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch import nn
 
 from peftctl.methods.base import causal_lm
 from peftctl.models.transformers_compat import cache_kwargs, returned_cache
@@ -60,6 +63,16 @@ def decodes_continuously(model: Any, method: Any) -> bool:
     return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
 
 
+def prompts_only(model: Any, method: Any) -> bool:
+    """Whether ``method``'s adapter on ``model`` only puts embeddings in front of the input, so
+    its requests can decode in the base's batch after their prefill."""
+    if method is None:
+        return False
+    ids = torch.zeros((1, 1), dtype=torch.long, device=next(model.parameters()).device)
+    with torch.inference_mode():
+        return method.prompted_embeddings(model, ids) is not None
+
+
 @dataclass
 class _Batch:
     """The running batch: per row its text, next position and last token; the shared cache
@@ -98,7 +111,7 @@ class ContinuousLane:
     def run(self, first: list) -> None:
         """Decode ``first`` and whatever joins until every row is done; a failure is told to
         every request of the batch (the server keeps running)."""
-        generated, joining = 0, first
+        joining = first
         try:
             with torch.inference_mode():
                 self._admit(joining)
@@ -109,26 +122,23 @@ class ContinuousLane:
                     else:
                         self._step()
                     joining = []
-                    generated += self._drop_finished()
+                    self._drop_finished()
         except Exception as error:  # told to each client; the server lives on
             waiting = [*joining, *(row.job for row in self.batch.rows if not row.done)]
             for job in waiting:
                 job.emit("error", f"generation failed: {type(error).__name__}: {error}")
-        self.metrics.record_tokens(self.name, generated)
 
     # -- the two kinds of forward pass -----------------------------------------------------
     def _admit(self, jobs: list) -> None:
         """Prefill ``jobs`` (left-padded), pick their first tokens, join them to the batch."""
-        width = max(len(job.prompt_ids) for job in jobs)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.tensor([[pad] * (width - len(j.prompt_ids)) + j.prompt_ids for j in jobs])
-        mask = torch.arange(width) >= torch.tensor([[width - len(j.prompt_ids)] for j in jobs])
-        mask = mask.long()
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         from transformers import DynamicCache
 
+        inputs, lengths = self._inputs(jobs)
+        width = max(lengths)
+        mask = (torch.arange(width) >= torch.tensor([[width - n] for n in lengths])).long()
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.lm(
-            input_ids=ids.to(self.device),
+            **inputs,
             attention_mask=mask.to(self.device),
             position_ids=positions.to(self.device),
             use_cache=True,
@@ -139,6 +149,21 @@ class ContinuousLane:
         self._join(rows, returned_cache(out), mask.to(self.device), positions[:, -1] + 1, tokens)
         for row, token in zip(rows, tokens.tolist(), strict=True):
             row.add(token)
+
+    def _inputs(self, jobs: list) -> tuple[dict[str, torch.Tensor], list[int]]:
+        """The prefill's left-padded ``input_ids`` (or ``inputs_embeds`` where a request's
+        adapter puts embeddings in front of its prompt) and each row's length."""
+        ids = [torch.tensor(job.prompt_ids, device=self.device) for job in jobs]
+        prompted = [_prompted(job, row) for job, row in zip(jobs, ids, strict=True)]
+        if all(p is None for p in prompted):
+            pad, width = self.tokenizer.pad_token_id, max(len(row) for row in ids)
+            rows = [nn.functional.pad(row, (width - len(row), 0), value=pad) for row in ids]
+            return {"input_ids": torch.stack(rows)}, [len(row) for row in ids]
+        embed = self.lm.get_input_embeddings()
+        rows = [embed(row) if p is None else p for row, p in zip(ids, prompted, strict=True)]
+        width = max(len(row) for row in rows)
+        padded = [nn.functional.pad(row, (0, 0, width - len(row), 0)) for row in rows]
+        return {"inputs_embeds": torch.stack(padded)}, [len(row) for row in rows]
 
     def _step(self) -> None:
         batch = self.batch
@@ -172,17 +197,19 @@ class ContinuousLane:
         batch.last = torch.cat([batch.last, tokens])
         batch.rows += rows
 
-    def _drop_finished(self) -> int:
-        """Take finished rows out of the batch (and columns no row attends to); the number of
+    def _drop_finished(self) -> None:
+        """Take finished rows out of the batch (and columns no row attends to); count the
         tokens they generated."""
         batch = self.batch
         keep = [i for i, row in enumerate(batch.rows) if not row.done]
-        generated = sum(len(row.tokens) for row in batch.rows if row.done)
+        for row in batch.rows:
+            if row.done:
+                self.metrics.record_tokens(row.job.model, len(row.tokens))
         if len(keep) == len(batch.rows):
-            return generated
+            return
         if not keep:
             self.batch = _Batch()
-            return generated
+            return
         index = torch.tensor(keep, device=self.device)
         batch.cache.batch_select_indices(index)
         batch.mask, batch.positions, batch.last = (
@@ -199,7 +226,15 @@ class ContinuousLane:
                     layer.values[..., unused:, :],
                 )
             batch.mask = batch.mask[:, unused:]
-        return generated
+
+
+def _prompted(job: Any, ids: torch.Tensor) -> torch.Tensor | None:
+    """The embeddings of ``job``'s prompt with its adapter's in front; None for a request on
+    the lane's own model."""
+    served = job.served
+    if served is None or served.decode_on is None:
+        return None
+    return served.method.prompted_embeddings(served.replicas[0], ids[None])[0]
 
 
 def pick(logits: torch.Tensor, rows: list[RowText], eos: int | None) -> torch.Tensor:

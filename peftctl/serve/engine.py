@@ -69,6 +69,7 @@ class Job:
     stop: Sequence[str] = ()
     loop: asyncio.AbstractEventLoop | None = None
     events: asyncio.Queue | None = None
+    served: Served | None = None  # the model it asked for (the engine looks it up if None)
     cancelled: threading.Event = field(default_factory=threading.Event)
     queued_at: float = field(default_factory=time.monotonic)
 
@@ -108,6 +109,9 @@ class Engine:
                 raise Overloaded("the server is shutting down")
             if len(self._pending) >= self.max_queue:
                 raise Overloaded(f"{len(self._pending)} requests are waiting; retry later")
+            job.served = job.served or self.models.get(job.model)
+            if job.served is None:
+                raise ValueError(f"model '{job.model}' is not served here")
             self._pending.append(job)
             self.metrics.queue_length.set(len(self._pending))
             self._changed.notify_all()
@@ -146,31 +150,31 @@ class Engine:
         if self._running >= self.models.lanes:
             return None
         for job in self._pending:
-            served = self.models.get(job.model)
-            if served is None:
+            if self.models.get(job.model) is not job.served:
                 job.emit("error", f"model '{job.model}' was unloaded")
                 self._pending.remove(job)
                 return self._next_batch()
-            lane = next((i for i, busy in enumerate(served.busy) if not busy), None)
+            owner = self.models.get(job.served.lane_name)
+            lane = next((i for i, busy in enumerate(owner.busy) if not busy), None)
             if lane is None:
                 continue
-            group = _group(served, job)
-            jobs = [j for j in self._pending if _group(served, j) == group][: self.max_batch]
-            if not served.continuous and len(jobs) < self.max_batch and not self._gathered(job):
+            group = _group(job)
+            jobs = [j for j in self._pending if _group(j) == group][: self.max_batch]
+            if not owner.continuous and len(jobs) < self.max_batch and not self._gathered(job):
                 continue
             self._pending = [j for j in self._pending if j not in jobs]
-            return served, lane, jobs
+            return owner, lane, jobs
         return None
 
-    def _take(self, model: str, room: int) -> list[Job]:
-        """Up to ``room`` queued requests of ``model`` for its running lane; none while a
-        request of another model waits with every lane busy (it gets the lane next)."""
+    def _take(self, lane_name: str, room: int) -> list[Job]:
+        """Up to ``room`` queued requests decoded on ``lane_name``'s running lane; none while
+        a request for another lane waits with every lane busy (it gets the lane next)."""
         with self._changed:
             self._pending = [job for job in self._pending if not job.cancelled.is_set()]
-            others = any(job.model != model for job in self._pending)
+            others = any(job.served.lane_name != lane_name for job in self._pending)
             if room <= 0 or (others and self._running >= self.models.lanes):
                 return []
-            taken = [job for job in self._pending if job.model == model][:room]
+            taken = [job for job in self._pending if job.served.lane_name == lane_name][:room]
             self._pending = [job for job in self._pending if job not in taken]
             self.metrics.queue_length.set(len(self._pending))
             return taken
@@ -199,16 +203,18 @@ class Engine:
                 self._changed.notify_all()
 
 
-def _group(served: Served, job: Job) -> tuple:
-    """What requests must share to be batched on ``served``: continuously, only the model
-    (sampling is per row); through ``generate``, the sampling settings too, and for a method
-    that changes the sequence (prompt tuning) the prompt's length: peft drops the position ids
-    of left-padded rows, so padding would move the virtual tokens away from the text."""
-    if served.continuous:
-        return (job.model,)
+def _group(job: Job) -> tuple:
+    """What requests must share to be batched: continuously, only the lane's model (sampling
+    is per row, a prompt adapter's embeddings go in at the prefill); through ``generate``,
+    the model and sampling settings, and for a method that changes the sequence (a key/value
+    prefix) the prompt's length: peft drops the position ids of left-padded rows, so padding
+    would move the prefix away from the text."""
+    served = job.served
+    if served.decode_on is not None or served.continuous:
+        return (served.lane_name,)
     method = served.method
     length = len(job.prompt_ids) if method is not None and method.changes_sequence else None
-    return job.model, job.sampling, length
+    return served.name, job.sampling, length
 
 
 # -- one batch ---------------------------------------------------------------------------

@@ -15,6 +15,17 @@ def prepare_base(model: nn.Module, precision: str, device_type: str) -> None:
     train well in ``precision`` under autocast: fast kernels, an fp32 residual stream."""
     tune_for_precision(model, precision, device_type)
     keep_residual_fp32(model, precision)
+    keep_layer_norms_fp32(model, precision)
+
+
+def keep_layer_norms_fp32(model: nn.Module, precision: str) -> None:
+    """In bf16, keep ``nn.LayerNorm`` weights (GPT-2, GPT-NeoX, OPT, Falcon, Phi) in fp32:
+    autocast runs layer norm in fp32 and torch refuses fp32 inputs with bf16 weights; with
+    fp32 weights a bf16 input (outside autocast) still works. RMS norms cast by themselves."""
+    if precision == "bf16":
+        for module in model.modules():
+            if isinstance(module, nn.LayerNorm):
+                module.float()
 
 
 def keep_residual_fp32(model: nn.Module, precision: str) -> None:

@@ -13,7 +13,9 @@ FP32_12 = ("--precision", "fp32", "--max-new-tokens", "12")  # fp32: as computed
 
 
 def expected_answer(model_dir: str, adapter_dir, prompt: str, *, raw: bool = False) -> str:
-    """Greedy generation computed here with transformers and peft, not with peftctl."""
+    """Greedy answer computed here with transformers and peft, not with peftctl, and without
+    ``generate`` (peft 0.21's loses the prompt after the first token on transformers >= 5.24):
+    each token is the argmax of peft's forward pass over the whole sequence so far."""
     from peft import PeftConfig, PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -29,19 +31,16 @@ def expected_answer(model_dir: str, adapter_dir, prompt: str, *, raw: bool = Fal
     else:
         messages = [{"role": "user", "content": prompt}]
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=False)
-    ids = torch.tensor([ids])
+    sequence, new = list(ids), []
     with torch.no_grad():
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            max_new_tokens=12,
-            do_sample=False,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-            **extra,
-        )
-    new = out[0, ids.shape[1] :].tolist()
-    new = new[: new.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in new else new
+        for _ in range(12):
+            tokens = torch.tensor([sequence])
+            logits = model(input_ids=tokens, attention_mask=torch.ones_like(tokens), **extra).logits
+            token = int(logits[0, -1].argmax())
+            if token == tokenizer.eos_token_id:
+                break
+            sequence.append(token)
+            new.append(token)
     return tokenizer.decode(new, skip_special_tokens=True)
 
 

@@ -34,6 +34,7 @@ def server(model_dir, adapter_runs):
     config = build_recipe({"model": {"name": model_dir}}, ["train.precision=fp32"])
     named = [("lora", str(adapter_runs["lora"])), ("prompt", str(adapter_runs["prompt_tuning"]))]
     named.append(("mtp", str(adapter_runs["mtp"] / "adapter")))
+    named.append(("prefix", str(adapter_runs["p_tuning_v2"])))
     models = load_models(config, named, lanes=2)
     options = ServerOptions(api_key=KEY, max_tokens_limit=512, max_body_bytes=64 * 1024)
     settings = ServeSettings("127.0.0.1", free_port(), lanes=2, max_batch=4, options=options)
@@ -60,11 +61,14 @@ def generated(cli, run, *, raw: bool) -> str:
 
 def test_models_lists_the_base_and_every_adapter(client, model_dir):
     cards = {card.id: card for card in client.models.list().data}
-    assert set(cards) == {model_dir, "lora", "prompt", "mtp"}
+    assert set(cards) == {model_dir, "lora", "prompt", "mtp", "prefix"}
     assert cards["lora"].owned_by == "peftctl" and cards["lora"].parent == model_dir
 
 
-@pytest.mark.parametrize(("served", "method"), [("lora", "lora"), ("prompt", "prompt_tuning")])
+@pytest.mark.parametrize(
+    ("served", "method"),
+    [("lora", "lora"), ("prompt", "prompt_tuning"), ("prefix", "p_tuning_v2")],
+)
 def test_completion_is_generates_greedy_answer(client, cli, adapter_runs, served, method):
     expected = generated(cli, adapter_runs[method], raw=True)
     answer = client.completions.create(model=served, prompt=PROMPT, max_tokens=12, temperature=0)
@@ -106,7 +110,7 @@ def test_base_colon_adapter_and_the_base_itself(client, model_dir, cli):
     assert code == 0 and base.choices[0].text == out.removesuffix("\n"), err
 
 
-def test_concurrent_requests_are_batched_and_answer_as_alone(client, server):
+def test_concurrent_requests_are_batched_and_answer_as_alone(client, server, model_dir):
     prompts = [PROMPT, "a dull film", "I loved it", "bad acting and a long plot"]
 
     def ask(prompt: str, served: str = "lora") -> str:
@@ -117,22 +121,33 @@ def test_concurrent_requests_are_batched_and_answer_as_alone(client, server):
 
     alone = [ask(p) for p in prompts]
     alone_prompt = [ask(p, "prompt") for p in prompts]
-    rows, steps = (
-        _metric(server, "peftctl_batch_size_sum"),
-        _metric(server, "peftctl_batch_size_count"),
-    )
+    alone_prefix = [ask(p, "prefix") for p in prompts]
+    alone_base = [ask(p, model_dir) for p in prompts]
     with ThreadPoolExecutor(8) as pool:
-        together = list(pool.map(ask, prompts * 2))
-        together_prompt = list(pool.map(lambda p: ask(p, "prompt"), prompts))
-    assert together == alone * 2 and together_prompt == alone_prompt
+        together, lora_rows = _rows_per_step(server, lambda: list(pool.map(ask, prompts * 2)))
+        # prompt-tuning requests of any length decode in the base's batch, beside its own
+        served = ["prompt"] * 4 + [model_dir] * 4
+        mixed, mixed_rows = _rows_per_step(server, lambda: list(pool.map(ask, prompts * 2, served)))
+        together_prefix = list(pool.map(lambda p: ask(p, "prefix"), prompts))
+    assert together == alone * 2 and together_prefix == alone_prefix
+    assert mixed == alone_prompt + alone_base
+    assert lora_rows > 1.5 and mixed_rows > 2.5  # per request batches of one would be 1.6
+
+
+def _rows_per_step(server, run):
+    """What ``run()`` returns, and the mean rows per decoding step while it ran."""
+    rows, steps = (_metric(server, f"peftctl_batch_size_{part}") for part in ("sum", "count"))
+    result = run()
     rows = _metric(server, "peftctl_batch_size_sum") - rows
-    assert rows / (_metric(server, "peftctl_batch_size_count") - steps) > 1.5  # rows per step
+    return result, rows / (_metric(server, "peftctl_batch_size_count") - steps)
 
 
-def test_lora_and_the_base_decode_continuously_prompt_tuning_per_request(server, model_dir):
+def test_prompt_adapters_decode_on_the_bases_lane_prefixes_per_request(server, model_dir):
     models = server.engine.models
     assert models.get("lora").continuous and models.get(model_dir).continuous
-    assert not models.get("prompt").continuous and not models.get("mtp").continuous
+    assert models.get("prompt").lane_name == models.get("mtp").lane_name == model_dir
+    prefix = models.get("prefix")
+    assert not prefix.continuous and prefix.lane_name == "prefix"
 
 
 def test_a_seed_makes_sampling_repeatable(client):

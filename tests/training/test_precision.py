@@ -8,7 +8,7 @@ from torch import nn
 
 from peftctl.methods.base import causal_lm
 from peftctl.models.loading import base_dtype
-from peftctl.testing import make_method, random_batch, tiny_llama
+from peftctl.testing import make_method, random_batch, tiny_llama, tiny_model
 from peftctl.training.loss import SparseLMLoss
 from peftctl.training.precision import prepare_base, tune_for_precision
 
@@ -98,3 +98,17 @@ def test_packing_check_allows_bf16_rounding_only_under_autocast(monkeypatch, pre
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
         mismatch = packing_mismatch(loss, data, pad_id=0, device="cpu")
     assert (mismatch is None) == (precision == "bf16")  # the states are fp32 either way
+
+
+@pytest.mark.parametrize("family", ["gpt2", "opt"])
+def test_layer_norm_families_train_with_a_bf16_base(family):
+    """nn.LayerNorm keeps fp32 weights beside the bf16 base: autocast runs layer norm in
+    fp32, and torch refuses an fp32 input with bf16 weights (on a bf16 CPU: every run)."""
+    model = tiny_model(family, seed=0).to(base_dtype("bf16"))
+    prepare_base(model, "bf16", "cpu")
+    batch = random_batch(seed=0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    out.logits.float().mean().backward()  # through every layer norm
+    with torch.no_grad():  # and in plain bf16, outside autocast
+        model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])

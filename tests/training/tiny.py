@@ -74,6 +74,9 @@ PEFT_CONFIGS = {
     "mtp": lambda peft: peft.MultitaskPromptTuningConfig(
         task_type="CAUSAL_LM", num_virtual_tokens=4, num_tasks=1, num_ranks=1
     ),
+    "p_tuning_v2": lambda peft: peft.PrefixTuningConfig(
+        task_type="CAUSAL_LM", num_virtual_tokens=4, prefix_projection=False
+    ),
 }
 
 

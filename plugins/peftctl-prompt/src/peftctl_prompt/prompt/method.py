@@ -1,7 +1,8 @@
 """Prompt tuning, P-tuning and multitask prompt tuning through peft.
 
 peft prepends the virtual tokens to the input embeddings, so :meth:`hidden_states` runs the
-decoder on ``[prompt; tokens]`` and returns the states of the real tokens only.
+decoder on ``[prompt; tokens]`` and returns the states of the real tokens only. Generation
+runs the base model's ``generate`` on those embeddings (:func:`generate_from_embeddings`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from peftctl_prompt.prompt_learning import PromptLearningMethod
 class InputPromptMethod(PromptLearningMethod):
     """Base of the methods that prepend trained virtual tokens; they cannot be merged."""
 
+    def wrap(self, model: nn.Module, config: peft.PeftConfig) -> peft.PeftModel:
+        return generate_from_embeddings(super().wrap(model, config), self)
+
     def prompts(self, peft_model: nn.Module, batch_size: int, device: torch.device) -> torch.Tensor:
         """The virtual token embeddings ``[batch, n_virtual, hidden]``."""
         return peft_model.get_prompt(batch_size=batch_size)
+
+    def prompted_embeddings(self, model: nn.Module, input_ids) -> torch.Tensor:
+        return self._prompted(model, input_ids, input_ids.shape[0])[0]
 
     def hidden_states(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
         batch = input_ids.shape[0]
@@ -103,3 +110,30 @@ class MtpMethod(InputPromptMethod):
 
     def generation_kwargs(self, batch_size: int) -> dict[str, torch.Tensor]:
         return {"task_ids": torch.zeros(batch_size, dtype=torch.long)}
+
+
+def generate_from_embeddings(peft_model: peft.PeftModel, method: InputPromptMethod):
+    """Make ``peft_model.generate`` run the base model's ``generate`` on ``[prompt; tokens]``
+    embeddings, returning ``[input_ids, new tokens]`` as peft's does.
+
+    From transformers 5.24 (generation's cache renamed ``past_key_values`` -> ``cache``) peft
+    0.21 no longer sees the cache after the first token and puts the prompt in again at every
+    step: answers went wrong from their second token. Positions follow the attention mask, so
+    left-padded rows (their padding between prompt and text, masked) answer as they do alone.
+    """
+    original = peft_model.generate
+
+    def generate(*args, input_ids=None, attention_mask=None, task_ids=None, **kwargs):
+        if args or input_ids is None or "inputs_embeds" in kwargs:
+            return original(*args, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        embeds = method.prompted_embeddings(peft_model, input_ids)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        virtual = embeds.shape[1] - input_ids.shape[1]
+        mask = torch.cat([attention_mask.new_ones(len(input_ids), virtual), attention_mask], 1)
+        base = peft_model.get_base_model()
+        new = base.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
+        return torch.cat([input_ids, new], dim=1)
+
+    peft_model.generate = generate
+    return peft_model
