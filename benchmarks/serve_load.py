@@ -152,7 +152,6 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=48)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--clients", default="1,4,16")
-    parser.add_argument("--lanes", type=int, default=2)
     parser.add_argument("--max-batch", type=int, default=8)
     args = parser.parse_args()
     from peftctl.facts.names import DEFAULT_MODEL
@@ -165,7 +164,7 @@ def main() -> None:
         gc.collect()
         port = _free_port()
         argv = [sys.executable, "-m", "peftctl", "serve", *(f"{m}={r}" for m, r in runs.items())]
-        argv += ["--model", model, "--port", str(port), "--lanes", str(args.lanes)]
+        argv += ["--model", model, "--port", str(port)]
         server = subprocess.Popen([*argv, "--max-batch", str(args.max_batch)])
         try:
             url = _wait_healthy(port, server)
@@ -177,7 +176,7 @@ def main() -> None:
     base = rows[0]["tokens_per_s"]
     print(
         f"\n{len(work)} requests x {args.max_tokens} tokens over {', '.join(METHODS)}; "
-        f"model {model}; lanes {args.lanes}, max batch {args.max_batch}\n"
+        f"model {model}; max batch {args.max_batch}\n"
     )
     print("| run | tokens/s | vs one at a time | p50 s | p95 s | wall s | mean batch |")
     print("|---|---|---|---|---|---|---|")

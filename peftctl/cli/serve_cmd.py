@@ -26,8 +26,9 @@ def serve(
     api_key: str = typer.Option(
         None, "--api-key", envvar="PEFTCTL_API_KEY", help="Require 'Authorization: Bearer KEY'."
     ),
-    max_batch: int = typer.Option(8, "--max-batch", min=1, help="Requests per generation batch."),
-    lanes: int = typer.Option(2, "--lanes", min=1, help="Batches generating at the same time."),
+    max_batch: int = typer.Option(
+        8, "--max-batch", min=1, help="Requests of one model decoded together."
+    ),
     max_tokens_limit: int = typer.Option(
         2048, "--max-tokens-limit", min=1, help="Largest max_tokens a request may ask for."
     ),
@@ -66,9 +67,9 @@ def serve(
     config = build_recipe({"model": {"name": model or _base_of(named)}}, overrides)
     for name, path in named:  # every run found and on this base before anything loads
         adapter_candidate(name, path, config.model.name)
-    models = load_models(config, named, lanes)
+    models = load_models(config, named)
     options = ServerOptions(api_key=api_key, max_tokens_limit=max_tokens_limit)
-    settings = ServeSettings(host, port, lanes, max_batch, options)
+    settings = ServeSettings(host, port, max_batch, options)
     shown = "[" + host + "]" if ":" in host else host
     print(
         f"serving {', '.join(models.names())} at http://{shown}:{port}/v1 (Ctrl-C stops)",

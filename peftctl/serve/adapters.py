@@ -1,11 +1,9 @@
 """The models a server answers with: the base, loaded once, and adapters by name.
 
-Every served model has one *replica* per lane (a generation that may run at the same time as
-others). A replica is its own module tree whose tensors are the base's own objects
-(:func:`shared_copy`), so a lane costs module objects, not weights. An adapter saved by peft is
-loaded onto such a tree (peft wraps the base's layers, it never writes their weights); an
-adapter that overwrites base weights (``full``, ``freeze``, BitFit, ...) gets one private copy
-of the base, shared by its own replicas.
+An adapter saved by peft is loaded onto its own module tree whose tensors are the base's own
+objects (:func:`shared_copy`): peft wraps the base's layers, it never writes their weights, so
+an adapter costs its own weights and module objects only. An adapter that overwrites base
+weights (``full``, ``freeze``, BitFit, ...) gets a private copy of the base.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import copy
 import itertools
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,33 +31,30 @@ class Served:
 
     name: str
     method: Any
-    replicas: list[Any]
+    model: Any
     path: str | None = None
-    busy: list[bool] = field(default_factory=list)
     continuous: bool = False  # decoded token by token with requests joining (continuous.py)
-    decode_on: str | None = None  # the model whose lanes decode it, when not its own
+    decode_on: str | None = None  # the model whose lane decodes it, when not its own
 
     def __post_init__(self) -> None:
-        self.busy = [False] * len(self.replicas)
-        self.continuous = decodes_continuously(self.replicas[0], self.method)
+        self.continuous = decodes_continuously(self.model, self.method)
 
     @property
     def lane_name(self) -> str:
-        """The model whose lanes run this one's requests."""
+        """The model whose lane decodes this one's requests."""
         return self.decode_on or self.name
 
 
 class ServedModels:
     """The base model of ``config`` and the adapters added by name; thread-safe."""
 
-    def __init__(self, config: RecipeConfig, lanes: int = 2) -> None:
-        self.config, self.lanes = config, lanes
+    def __init__(self, config: RecipeConfig) -> None:
+        self.config = config
         device_type, self.precision = inference_device(config)
         self.tokenizer, self.base = load_base(config, self.precision, device_type)
         self.base_name = config.model.name
         self._lock = threading.Lock()
-        replicas = [self.base, *(shared_copy(self.base) for _ in range(lanes - 1))]
-        self._models: dict[str, Served] = {self.base_name: Served(self.base_name, None, replicas)}
+        self._models: dict[str, Served] = {self.base_name: Served(self.base_name, None, self.base)}
 
     def names(self) -> list[str]:
         with self._lock:
@@ -84,18 +79,11 @@ class ServedModels:
                 raise PeftctlError(f"an adapter named '{name}' is already loaded; unload it first")
         candidate = adapter_candidate(name, path, self.base_name)
         # a peft adapter wraps a tree sharing the base's tensors; one that overwrites base
-        # weights gets a private copy, whose tensors its further replicas share
-        peft = _peft_saved(candidate)
-        method, first = self._load(
-            candidate, shared_copy(self.base) if peft else copy.deepcopy(self.base)
-        )
-        replicas = [first]
-        for _ in range(self.lanes - 1):
-            replicas.append(
-                self._load(candidate, shared_copy(self.base))[1] if peft else shared_copy(first)
-            )
-        served = Served(name, method, replicas, path)
-        if self._models[self.base_name].continuous and prompts_only(first, method):
+        # weights gets a private copy
+        tree = shared_copy(self.base) if _peft_saved(candidate) else copy.deepcopy(self.base)
+        method, model = self._load(candidate, tree)
+        served = Served(name, method, model, path)
+        if self._models[self.base_name].continuous and prompts_only(model, method):
             served.decode_on = self.base_name  # after its prompt, the base decodes
         with self._lock:
             if name in self._models:

@@ -1,4 +1,4 @@
-"""Continuous batching: one lane decodes a batch of one model's requests a token at a time,
+"""Continuous batching: a lane decodes a batch of one model's requests a token at a time,
 and requests join it (and finished ones leave it) between two tokens.
 
 The batch's key/value cache is transformers' ``DynamicCache``; a joining request is prefilled
@@ -15,7 +15,6 @@ sliding-window caches use per-request batches (:func:`peftctl.serve.engine.gener
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,47 +85,41 @@ class _Batch:
 
 
 class ContinuousLane:
-    """Decodes one model's requests on one replica until none is left; ``take(n)`` hands it
-    up to ``n`` newly queued requests of its model (none while other models wait)."""
+    """The running batch of one model: each :meth:`advance` is one forward pass, the prefill
+    of requests joining it or the next token of every row (the engine's loop advances every
+    lane in turn)."""
 
-    def __init__(
-        self,
-        model: Any,
-        name: str,
-        tokenizer: Any,
-        metrics: ServerMetrics,
-        take: Callable[[int], list],
-        max_batch: int,
-    ) -> None:
-        self.model, self.lm, self.name = model, causal_lm(model), name
-        self.tokenizer, self.metrics, self.take, self.max_batch = (
-            tokenizer,
-            metrics,
-            take,
-            max_batch,
-        )
+    def __init__(self, model: Any, tokenizer: Any, metrics: ServerMetrics, max_batch: int) -> None:
+        self.model, self.lm = model, causal_lm(model)
+        self.tokenizer, self.metrics, self.max_batch = tokenizer, metrics, max_batch
         self.device = next(model.parameters()).device
         self.batch = _Batch()
 
-    def run(self, first: list) -> None:
-        """Decode ``first`` and whatever joins until every row is done; a failure is told to
-        every request of the batch (the server keeps running)."""
-        joining = first
+    @property
+    def room(self) -> int:
+        """How many more requests may join."""
+        return self.max_batch - len(self.batch.rows)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.batch.rows)
+
+    def advance(self, joining: list) -> None:
+        """Prefill ``joining`` (the batch waits a token), or else decode a token for every
+        row; finished rows leave. A failure is told to every request of the batch, which
+        ends (the server keeps running)."""
         try:
             with torch.inference_mode():
-                self._admit(joining)
-                while self.batch.rows:
-                    joining = self.take(self.max_batch - len(self.batch.rows))
-                    if joining:
-                        self._admit(joining)
-                    else:
-                        self._step()
-                    joining = []
-                    self._drop_finished()
+                if joining:
+                    self._admit(joining)
+                elif self.batch.rows:
+                    self._step()
+                self._drop_finished()
         except Exception as error:  # told to each client; the server lives on
             waiting = [*joining, *(row.job for row in self.batch.rows if not row.done)]
             for job in waiting:
                 job.emit("error", f"generation failed: {type(error).__name__}: {error}")
+            self.batch = _Batch()
 
     # -- the two kinds of forward pass -----------------------------------------------------
     def _admit(self, jobs: list) -> None:
@@ -234,7 +227,7 @@ def _prompted(job: Any, ids: torch.Tensor) -> torch.Tensor | None:
     served = job.served
     if served is None or served.decode_on is None:
         return None
-    return served.method.prompted_embeddings(served.replicas[0], ids[None])[0]
+    return served.method.prompted_embeddings(served.model, ids[None])[0]
 
 
 def pick(logits: torch.Tensor, rows: list[RowText], eos: int | None) -> torch.Tensor:

@@ -35,9 +35,9 @@ def server(model_dir, adapter_runs):
     named = [("lora", str(adapter_runs["lora"])), ("prompt", str(adapter_runs["prompt_tuning"]))]
     named.append(("mtp", str(adapter_runs["mtp"] / "adapter")))
     named.append(("prefix", str(adapter_runs["p_tuning_v2"])))
-    models = load_models(config, named, lanes=2)
+    models = load_models(config, named)
     options = ServerOptions(api_key=KEY, max_tokens_limit=512, max_body_bytes=64 * 1024)
-    settings = ServeSettings("127.0.0.1", free_port(), lanes=2, max_batch=4, options=options)
+    settings = ServeSettings("127.0.0.1", free_port(), max_batch=4, options=options)
     running = BackgroundServer(models, settings).start()
     yield running
     running.stop()
@@ -245,9 +245,9 @@ def test_a_client_that_leaves_a_stream_frees_its_slot(server):
         lines = reply.iter_lines()
         assert next(line for line in lines if line.startswith("data:"))
     deadline = time.monotonic() + 20
-    while server.engine._running and time.monotonic() < deadline:
+    while server.engine.decoding() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert server.engine._running == 0  # the lane is free long before 500 tokens
+    assert server.engine.decoding() == 0  # the row is freed long before 500 tokens
     generated = _metric(server, 'peftctl_generated_tokens_total{model="prompt"}') - tokens_before
     assert 0 < generated < 500
 
