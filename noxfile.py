@@ -110,6 +110,15 @@ def methods(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def families(session: nox.Session) -> None:
+    """Every method on every model family (CI samples the Llama-shaped families)."""
+    install_core(session, "test", plugins=NEWEST_PLUGINS)
+    tests = ["tests/methods/test_families.py", "plugins/peftctl-prompt/tests/test_families.py"]
+    env = {"PEFTCTL_FULL_MATRIX": "1"}
+    session.run("pytest", *tests, *XDIST, "--durations=10", *session.posargs, env=env)
+
+
+@nox.session(default=False)
 def export_llamacpp(session: nox.Session) -> None:
     """llama.cpp as the second reader of `peftctl export` files (llama-cpp-python, compiled from
     source: several minutes). Compares its tokens and logits with the HF model's."""

@@ -16,6 +16,8 @@ transformers: only tests import it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +49,30 @@ def tiny_llama(seed: int = 0, **overrides: Any) -> nn.Module:
     """A randomly initialised Llama of :data:`TINY_LLAMA`'s shapes (``overrides`` change
     them, e.g. ``hidden_size=128``), in eval mode; the same ``seed`` gives the same model."""
     return tiny_model("llama", seed, **overrides)
+
+
+#: families laid out as Llama (separate q/k/v/o and gate/up/down projections without biases,
+#: RMS norms): a method takes the same code path on each, so :func:`family_cases` samples them
+LLAMA_SHAPED = frozenset({"llama", "mistral", "qwen3", "gemma", "gemma2", "gemma3_text"})
+#: set to 1 for every (family, method) pair of a matrix (``nox -s families``)
+FULL_MATRIX_ENV = "PEFTCTL_FULL_MATRIX"
+
+
+def family_cases(
+    methods: Sequence[str], families: Sequence[str], sampled: int = 2
+) -> list[tuple[str, str]]:
+    """``(family, method)`` pairs of a per-family test matrix: every method on each family
+    whose layout differs from Llama's (fused or Conv1D projections, biases, layer norms), and
+    on ``sampled`` of the Llama-shaped ones, in turn, so each of those is still run by several
+    methods. Every pair when ``PEFTCTL_FULL_MATRIX=1``."""
+    if os.environ.get(FULL_MATRIX_ENV) == "1":
+        return [(family, method) for family in families for method in methods]
+    shaped = [family for family in families if family in LLAMA_SHAPED]
+    cases = []
+    for index, method in enumerate(methods):
+        picked = {shaped[(index * sampled + k) % len(shaped)] for k in range(sampled)}
+        cases += [(f, method) for f in families if f not in LLAMA_SHAPED or f in picked]
+    return cases
 
 
 def tiny_model(model_type: str, seed: int = 0, **overrides: Any) -> nn.Module:

@@ -145,18 +145,16 @@ def test_an_interrupted_cell_resumes_from_its_checkpoint(finished_bench):
     assert again.returncode == 0 and "done: 0 finished, 0 failed, 1 already done" in again.stdout
 
 
-def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(tmp_path, tiny_model_dir):
-    spec = write_spec(tmp_path, tiny_model_dir, methods=["lora"])
-    out = tmp_path / "out"
-    assert bench("run", str(spec), "-o", str(out), "-q").returncode == 0
-    (before,) = cell_records(BenchDir(out))
+def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(finished_bench):
+    spec, out, _ = finished_bench
+    (before,) = by_label(out)["lora"]
     log = Path(before["run_dir"]) / "log.jsonl"
     trained = log.read_text()
-    both = ["eval.mode=[rank,generate]"]
+    both = ["methods=[lora]", "eval.mode=[rank,generate]"]
     again = bench("run", str(spec), *both, "-o", str(out), "-q")
     assert again.returncode == 0, again.stderr
     assert "done: 1 finished, 0 failed, 0 already done" in again.stdout
-    (after,) = cell_records(BenchDir(out))
+    (after,) = by_label(out)["lora"]
     assert log.read_text() == trained and after["eval"] == before["eval"]  # not retrained
     generate = after["mode_scores"]["generate"]
     assert generate["eval"]["mode"] == "generate" and generate["eval"]["examples"] == 8
@@ -164,8 +162,8 @@ def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(tmp_pat
     assert after["forgetting"] == before["forgetting"]
     assert after["cell_seconds"] > before["cell_seconds"]
     with (out / "summary.csv").open() as handle:
-        datasets = [row["dataset"] for row in csv.DictReader(handle)]
-    assert datasets == ["sst2 (rank)", "sst2 (generate)"]
+        rows = [(row["label"], row["dataset"]) for row in csv.DictReader(handle)]
+    assert ("lora", "sst2 (rank)") in rows and ("lora", "sst2 (generate)") in rows, rows
     last = bench("run", str(spec), *both, "-o", str(out), "-q")
     assert "done: 0 finished, 0 failed, 1 already done" in last.stdout
 

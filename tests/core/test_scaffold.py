@@ -37,32 +37,39 @@ def check(argv: list, env: dict[str, str]) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize(
-    ("options", "trainable"),
-    [
-        ((), 30 * (576 + 192)),  # q_proj, v_proj outputs of SmolLM2-135M
-        (("--peft-config", "LoHaConfig"), 30 * 16 * (576 + 576 + 576 + 192)),  # 2r(in + out)
-    ],
-    ids=["template", "peft-backed"],
-)
-def test_scaffold_installs_lists_and_passes_its_own_tests(tmp_path, cli, options, trainable):
-    package = tmp_path / "peftctl-scaffolded"
-    code, out, err = cli("new-method", "scaffolded", "--dir", str(package), *options)
-    assert code == 0, err
-    assert f"wrote {package}/" in out
+#: name -> (new-method options, trainable parameters on the default model)
+SCAFFOLDS = {
+    "scaffolded": ((), 30 * (576 + 192)),  # the template: q_proj, v_proj outputs of SmolLM2
+    # --peft-config: LoHa, 2r(in + out) on q, k, v, o
+    "peft_backed": (("--peft-config", "LoHaConfig"), 30 * 16 * (576 + 576 + 576 + 192)),
+}
+
+
+def test_scaffolds_install_list_and_pass_their_own_tests(tmp_path, cli):
+    """The template and a --peft-config package, installed together into one venv (one
+    install, one pytest run: CI time)."""
+    packages = []
+    for name, (options, _) in SCAFFOLDS.items():
+        package = tmp_path / f"peftctl-{name.replace('_', '-')}"
+        code, out, err = cli("new-method", name, "--dir", str(package), *options)
+        assert code == 0, err
+        assert f"wrote {package}/" in out
+        packages.append(package)
     python = venv_python(tmp_path / "venv")
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    pip = [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", package]
-    check(pip, env)
+    check([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", *packages], env)
 
     listed = json.loads(check([python, "-m", "peftctl", "list-methods", "--json"], env))
-    record = next(m for m in listed if m["name"] == "scaffolded")
-    assert record["package"] == "peftctl-scaffolded" and record["mergeable"] is True
-    assert record["trainable"] == trainable
+    for name, (_, trainable) in SCAFFOLDS.items():
+        record = next(m for m in listed if m["name"] == name)
+        assert record["package"] == f"peftctl-{name.replace('_', '-')}", record
+        assert record["mergeable"] is True and record["trainable"] == trainable, record
     outside = check([sys.executable, "-m", "peftctl", "list-methods", "--json"], env)
-    assert "scaffolded" not in {m["name"] for m in json.loads(outside)}, "installed outside"
+    assert not set(SCAFFOLDS) & {m["name"] for m in json.loads(outside)}, "installed outside"
 
-    tests = [python, "-m", "pytest", package / "tests", "-q", "-p", "no:cacheprovider"]
+    # the two packages' test files share names: importlib mode keeps them apart
+    tests = [python, "-m", "pytest", *(p / "tests" for p in packages), "-q"]
+    tests += ["-p", "no:cacheprovider", "--import-mode=importlib"]
     summary = check(tests, env).strip().splitlines()[-1]
     assert " passed" in summary and "skipped" not in summary and "failed" not in summary
 

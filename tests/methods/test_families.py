@@ -1,8 +1,9 @@
 """Every standard method on every family peftctl has a role table for (tiny random models built
 from each family's transformers config): a training step changes only trainable parameters,
 a save/load round trip gives the same logits, and a merge matches the adapted model (or is
-refused in one line). The prompt-based methods' family matrix is in peftctl-prompt's tests;
-packing per family in tests/training/test_batching_and_loss.py."""
+refused in one line). CI samples the Llama-shaped families (``family_cases``); ``nox -s
+families`` runs every pair. The prompt-based methods' family matrix is in peftctl-prompt's
+tests; packing per family in tests/training/test_batching_and_loss.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from peftctl.errors import PeftctlError
 from peftctl.facts.families import FAMILIES
 from peftctl.plugin_manager import get_plugins
-from peftctl.testing import MethodContract, tiny_model
+from peftctl.testing import MethodContract, family_cases, tiny_model
 
 #: options that fit the tiny shapes (hidden 32), as each package's own contract test sets them
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -44,10 +45,9 @@ REFUSED = {
 QLORA_FAMILIES = {"phi3", "gpt_neox", "qwen2", "gpt2"}
 CASES = [
     (method, family)
-    for method in METHODS
-    for family in sorted(set(FAMILIES) - {"llama"})  # llama: each package's own tests
+    for family, method in family_cases(METHODS, sorted(set(FAMILIES) - {"llama"}))
     if method != "qlora" or family in QLORA_FAMILIES
-]
+]  # llama: each package's own tests
 
 
 def contract(family: str, method: str) -> MethodContract:
@@ -72,3 +72,15 @@ def test_a_method_trains_saves_loads_and_merges_on_a_family(method, family, tmp_
     check.test_step_changes_only_trainable_parameters()
     check.test_save_load_round_trip_gives_identical_logits(tmp_path)
     check.test_merge_matches_or_is_refused()
+
+
+def test_the_sampled_matrix_runs_every_family_and_method(monkeypatch):
+    families = sorted(set(FAMILIES) - {"llama"})
+    cases = family_cases(METHODS, families)
+    assert {f for f, _ in cases} == set(families) and {m for _, m in cases} == set(METHODS)
+    for method in METHODS:  # each method: every non-Llama layout, two Llama-shaped families
+        own = {f for f, m in cases if m == method}
+        assert len(own - {"mistral", "qwen3", "gemma", "gemma2", "gemma3_text"}) == 6, own
+        assert len(own) == 8, own
+    monkeypatch.setenv("PEFTCTL_FULL_MATRIX", "1")
+    assert len(family_cases(METHODS, families)) == len(METHODS) * len(families)

@@ -6,7 +6,8 @@ What differs between families: where the decoder stack sits (transformers 4.57's
 computed (learned absolute ones in GPT-2 and OPT), and how many key/value heads the attention
 caches, whatever the config says (``tiny_model`` gives every family Llama's
 ``num_key_value_heads=2``, which GPT-2, GPT-NeoX and OPT ignore and Falcon's multi-query
-attention overrides): a key/value prefix must have the cache's shape.
+attention overrides): a key/value prefix must have the cache's shape. CI samples the
+Llama-shaped families (``family_cases``); ``nox -s families`` runs every pair.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import torch
 import transformers
 
-from peftctl.testing import MethodContract, tiny_model
+from peftctl.testing import MethodContract, family_cases, tiny_model
 
 FAMILIES = [
     "gpt2",
@@ -54,7 +55,7 @@ class TestFamilies(MethodContract):
 
     @pytest.fixture(
         autouse=True,
-        params=[(f, m) for f in FAMILIES for m in OPTIONS],
+        params=family_cases(list(OPTIONS), FAMILIES),
         ids=lambda case: "-".join(case),
     )
     def _case(self, request: pytest.FixtureRequest) -> None:
