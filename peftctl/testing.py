@@ -70,7 +70,7 @@ def family_cases(
     shaped = [family for family in families if family in LLAMA_SHAPED]
     cases = []
     for index, method in enumerate(methods):
-        picked = {shaped[(index * sampled + k) % len(shaped)] for k in range(sampled)}
+        picked = {shaped[(index * sampled + k) % len(shaped)] for k in range(sampled) if shaped}
         cases += [(f, method) for f in families if f not in LLAMA_SHAPED or f in picked]
     return cases
 

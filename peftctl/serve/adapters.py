@@ -3,7 +3,9 @@
 An adapter saved by peft is loaded onto its own module tree whose tensors are the base's own
 objects (:func:`shared_copy`): peft wraps the base's layers, it never writes their weights, so
 an adapter costs its own weights and module objects only. An adapter that overwrites base
-weights (``full``, ``freeze``, BitFit, ...) gets a private copy of the base.
+weights (``full``, ``freeze``, BitFit, ...) gets a private copy of the base. Plain LoRA
+adapters are also loaded into one shared tree where each row of a batch picks its adapter
+(:mod:`peftctl.serve.mixing`): the base's lane decodes them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from peftctl.facts.names import model_identity
 from peftctl.methods.adapter_dir import CONFIG_FILE
 from peftctl.run_files import ADAPTER, RECIPE
 from peftctl.serve.continuous import decodes_continuously, prompts_only
+from peftctl.serve.mixing import LoraMix, mixable
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Served:
     path: str | None = None
     continuous: bool = False  # decoded token by token with requests joining (continuous.py)
     decode_on: str | None = None  # the model whose lane decodes it, when not its own
+    mixed: bool = False  # a LoRA adapter of the base lane's mix (mixing.py): rows name it
 
     def __post_init__(self) -> None:
         self.continuous = decodes_continuously(self.model, self.method)
@@ -54,6 +58,9 @@ class ServedModels:
         self.tokenizer, self.base = load_base(config, self.precision, device_type)
         self.base_name = config.model.name
         self._lock = threading.Lock()
+        #: held by the engine for every forward pass, and while the LoRA mix changes
+        self.compute = threading.Lock()
+        self._mix = LoraMix(shared_copy(self.base))
         self._models: dict[str, Served] = {self.base_name: Served(self.base_name, None, self.base)}
 
     def names(self) -> list[str]:
@@ -83,10 +90,14 @@ class ServedModels:
         tree = shared_copy(self.base) if _peft_saved(candidate) else copy.deepcopy(self.base)
         method, model = self._load(candidate, tree)
         served = Served(name, method, model, path)
-        if self._models[self.base_name].continuous and prompts_only(model, method):
+        base = self._models[self.base_name]
+        if base.continuous and prompts_only(model, method):
             served.decode_on = self.base_name  # after its prompt, the base decodes
+        elif base.continuous and served.continuous and mixable(Path(candidate.adapter_dir)):
+            self._join_mix(served, Path(candidate.adapter_dir))
         with self._lock:
             if name in self._models:
+                self._leave_mix(served)
                 raise PeftctlError(f"an adapter named '{name}' is already loaded; unload it first")
             self._models[name] = served
         return served
@@ -96,8 +107,26 @@ class ServedModels:
         with self._lock:
             if name == self.base_name:
                 raise PeftctlError("the base model cannot be unloaded")
-            if self._models.pop(name, None) is None:
+            served = self._models.pop(name, None)
+            if served is None:
                 raise PeftctlError(f"no adapter named '{name}' is loaded")
+        self._leave_mix(served)
+
+    def _join_mix(self, served: Served, adapter_dir: Path) -> None:
+        """Decode ``served``'s rows in the base's lane, on the LoRA mix (the base's lane then
+        runs on the mix: its rows use no adapter)."""
+        versions = _versions(self.base)
+        with self.compute:
+            if self._mix.add(served.name, adapter_dir, served.model):
+                served.decode_on, served.mixed = self.base_name, True
+                self._models[self.base_name].model = self._mix.model
+        if _versions(self.base) != versions:  # peft wrote into the shared weights: a bug
+            raise RuntimeError(f"mixing {served.name} changed the served base's weights")
+
+    def _leave_mix(self, served: Served) -> None:
+        if served.mixed:
+            with self.compute:
+                self._mix.remove(served.name)
 
     def _load(self, candidate: Candidate, tree: Any) -> tuple[Any, Any]:
         versions = _versions(self.base)

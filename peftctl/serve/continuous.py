@@ -24,6 +24,7 @@ from torch import nn
 from peftctl.methods.base import causal_lm
 from peftctl.models.transformers_compat import cache_kwargs, returned_cache
 from peftctl.serve.metrics import ServerMetrics
+from peftctl.serve.mixing import BASE_ROW, rows_pick
 from peftctl.serve.rows import RowText
 
 #: generation-config fields that change greedy tokens: a model setting them is batched per
@@ -130,13 +131,14 @@ class ContinuousLane:
         width = max(lengths)
         mask = (torch.arange(width) >= torch.tensor([[width - n] for n in lengths])).long()
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.lm(
-            **inputs,
-            attention_mask=mask.to(self.device),
-            position_ids=positions.to(self.device),
-            use_cache=True,
-            **cache_kwargs(self.lm, DynamicCache()),
-        )
+        with rows_pick(self.model, [_adapter(job) for job in jobs]):
+            out = self.lm(
+                **inputs,
+                attention_mask=mask.to(self.device),
+                position_ids=positions.to(self.device),
+                use_cache=True,
+                **cache_kwargs(self.lm, DynamicCache()),
+            )
         rows = [RowText(job, self.tokenizer) for job in jobs]
         tokens = pick(out.logits[:, -1].float(), rows, self.tokenizer.eos_token_id)
         self._join(rows, returned_cache(out), mask.to(self.device), positions[:, -1] + 1, tokens)
@@ -161,13 +163,14 @@ class ContinuousLane:
     def _step(self) -> None:
         batch = self.batch
         mask = torch.cat([batch.mask, batch.mask.new_ones(len(batch.rows), 1)], dim=1)
-        out = self.lm(
-            input_ids=batch.last[:, None],
-            attention_mask=mask,
-            position_ids=batch.positions[:, None],
-            use_cache=True,
-            **cache_kwargs(self.lm, batch.cache),
-        )
+        with rows_pick(self.model, [_adapter(row.job) for row in batch.rows]):
+            out = self.lm(
+                input_ids=batch.last[:, None],
+                attention_mask=mask,
+                position_ids=batch.positions[:, None],
+                use_cache=True,
+                **cache_kwargs(self.lm, batch.cache),
+            )
         self.metrics.batch_size.observe(len(batch.rows))
         batch.cache, batch.mask, batch.positions = returned_cache(out), mask, batch.positions + 1
         batch.last = pick(out.logits[:, -1].float(), batch.rows, self.tokenizer.eos_token_id)
@@ -221,11 +224,16 @@ class ContinuousLane:
             batch.mask = batch.mask[:, unused:]
 
 
+def _adapter(job: Any) -> str:
+    """The mixed LoRA adapter ``job``'s row uses (:mod:`peftctl.serve.mixing`)."""
+    return job.served.name if job.served is not None and job.served.mixed else BASE_ROW
+
+
 def _prompted(job: Any, ids: torch.Tensor) -> torch.Tensor | None:
     """The embeddings of ``job``'s prompt with its adapter's in front; None for a request on
     the lane's own model."""
     served = job.served
-    if served is None or served.decode_on is None:
+    if served is None or served.decode_on is None or served.mixed:
         return None
     return served.method.prompted_embeddings(served.model, ids[None])[0]
 

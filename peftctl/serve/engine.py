@@ -157,9 +157,11 @@ class Engine:
                 lanes = list(self._lanes.items())
                 self.metrics.queue_length.set(len(self._pending))
             for name, lane in lanes:
-                lane.advance(joining.get(name, []))
+                with self.models.compute:
+                    lane.advance(joining.get(name, []))
             if batch is not None:
-                self._generate(*batch)
+                with self.models.compute:
+                    self._generate(*batch)
             with self._changed:
                 self._lanes = {name: lane for name, lane in self._lanes.items() if lane.active}
 
@@ -186,6 +188,8 @@ class Engine:
             if owner is None or not owner.continuous:
                 continue
             lane = self._lanes.get(owner.name)
+            if lane is not None and lane.model is not owner.model:
+                continue  # the lane's model was replaced (the LoRA mix): the next lane has it
             if lane is None:
                 tokenizer = self.models.tokenizer
                 lane = ContinuousLane(owner.model, tokenizer, self.metrics, self.max_batch)

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.training.tiny import save_random_adapter
+
 pytest.importorskip("fastapi")
 openai = pytest.importorskip("openai")
 
@@ -26,7 +28,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(model_dir, adapter_runs):
+def server(model_dir, adapter_runs, tmp_path_factory):
     from peftctl.config.recipe import build_recipe
     from peftctl.serve.api import ServerOptions
     from peftctl.serve.server import BackgroundServer, ServeSettings, load_models
@@ -35,6 +37,9 @@ def server(model_dir, adapter_runs):
     named = [("lora", str(adapter_runs["lora"])), ("prompt", str(adapter_runs["prompt_tuning"]))]
     named.append(("mtp", str(adapter_runs["mtp"] / "adapter")))
     named.append(("prefix", str(adapter_runs["p_tuning_v2"])))
+    named.append(("ia3", str(adapter_runs["ia3"])))
+    other = save_random_adapter(model_dir, "lora", tmp_path_factory.mktemp("lora2") / "run", seed=1)
+    named.append(("lora2", str(other)))
     models = load_models(config, named)
     options = ServerOptions(api_key=KEY, max_tokens_limit=512, max_body_bytes=64 * 1024)
     settings = ServeSettings("127.0.0.1", free_port(), max_batch=4, options=options)
@@ -61,7 +66,7 @@ def generated(cli, run, *, raw: bool) -> str:
 
 def test_models_lists_the_base_and_every_adapter(client, model_dir):
     cards = {card.id: card for card in client.models.list().data}
-    assert set(cards) == {model_dir, "lora", "prompt", "mtp", "prefix"}
+    assert set(cards) == {model_dir, "lora", "lora2", "ia3", "prompt", "mtp", "prefix"}
     assert cards["lora"].owned_by == "peftctl" and cards["lora"].parent == model_dir
 
 
@@ -111,27 +116,25 @@ def test_base_colon_adapter_and_the_base_itself(client, model_dir, cli):
 
 
 def test_concurrent_requests_are_batched_and_answer_as_alone(client, server, model_dir):
+    """LoRA adapters, prompt tuning and the base share the base's lane (each row its own
+    adapter), IA3 decodes in its own, a prefix per request: all answer as alone."""
     prompts = [PROMPT, "a dull film", "I loved it", "bad acting and a long plot"]
 
-    def ask(prompt: str, served: str = "lora") -> str:
+    def ask(item: tuple[str, str]) -> str:
+        served, prompt = item
         answer = client.completions.create(
             model=served, prompt=prompt, max_tokens=10, temperature=0
         )
         return answer.choices[0].text
 
-    alone = [ask(p) for p in prompts]
-    alone_prompt = [ask(p, "prompt") for p in prompts]
-    alone_prefix = [ask(p, "prefix") for p in prompts]
-    alone_base = [ask(p, model_dir) for p in prompts]
+    shared = [(m, p) for m in ("lora", "lora2", "prompt", model_dir) for p in prompts[:2]]
+    apart = [(m, p) for m in ("ia3", "prefix") for p in prompts]
+    alone = {item: ask(item) for item in shared + apart}
     with ThreadPoolExecutor(8) as pool:
-        together, lora_rows = _rows_per_step(server, lambda: list(pool.map(ask, prompts * 2)))
-        # prompt-tuning requests of any length decode in the base's batch, beside its own
-        served = ["prompt"] * 4 + [model_dir] * 4
-        mixed, mixed_rows = _rows_per_step(server, lambda: list(pool.map(ask, prompts * 2, served)))
-        together_prefix = list(pool.map(lambda p: ask(p, "prefix"), prompts))
-    assert together == alone * 2 and together_prefix == alone_prefix
-    assert mixed == alone_prompt + alone_base
-    assert lora_rows > 1.5 and mixed_rows > 2.5  # per request batches of one would be 1.6
+        together, rows = _rows_per_step(server, lambda: list(pool.map(ask, shared)))
+        assert together == [alone[item] for item in shared]
+        assert rows > 2.5  # a lane per adapter would decode 2 rows per step at most
+        assert list(pool.map(ask, apart)) == [alone[item] for item in apart]
 
 
 def _rows_per_step(server, run):
@@ -142,10 +145,12 @@ def _rows_per_step(server, run):
     return result, rows / (_metric(server, "peftctl_batch_size_count") - steps)
 
 
-def test_prompt_adapters_decode_on_the_bases_lane_prefixes_per_request(server, model_dir):
+def test_lora_and_prompt_adapters_decode_on_the_bases_lane_prefixes_per_request(server, model_dir):
     models = server.engine.models
-    assert models.get("lora").continuous and models.get(model_dir).continuous
-    assert models.get("prompt").lane_name == models.get("mtp").lane_name == model_dir
+    assert models.get("lora").mixed and models.get("lora2").mixed
+    lanes = {name: models.get(name).lane_name for name in ("lora", "lora2", "prompt", "mtp")}
+    assert set(lanes.values()) == {model_dir}, lanes
+    assert models.get("ia3").continuous and models.get("ia3").lane_name == "ia3"
     prefix = models.get("prefix")
     assert not prefix.continuous and prefix.lane_name == "prefix"
 

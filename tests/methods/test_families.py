@@ -82,5 +82,8 @@ def test_the_sampled_matrix_runs_every_family_and_method(monkeypatch):
         own = {f for f, m in cases if m == method}
         assert len(own - {"mistral", "qwen3", "gemma", "gemma2", "gemma3_text"}) == 6, own
         assert len(own) == 8, own
+    assert family_cases(["a", "b"], ["gpt2", "opt"]) == [  # no Llama-shaped family (oldest)
+        ("gpt2", "a"), ("opt", "a"), ("gpt2", "b"), ("opt", "b")
+    ]  # fmt: skip
     monkeypatch.setenv("PEFTCTL_FULL_MATRIX", "1")
     assert len(family_cases(METHODS, families)) == len(METHODS) * len(families)

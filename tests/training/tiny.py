@@ -77,6 +77,11 @@ PEFT_CONFIGS = {
     "p_tuning_v2": lambda peft: peft.PrefixTuningConfig(
         task_type="CAUSAL_LM", num_virtual_tokens=4, prefix_projection=False
     ),
+    "ia3": lambda peft: peft.IA3Config(
+        task_type="CAUSAL_LM",
+        target_modules=["k_proj", "v_proj", "down_proj"],
+        feedforward_modules=["down_proj"],
+    ),
 }
 
 
@@ -101,8 +106,10 @@ def save_random_adapter(
                 param.copy_(scale * torch.randn_like(param))
     folder.mkdir(parents=True)
     model.save_pretrained(str(folder / "adapter"))
-    recipe = {"model": {"name": model_dir}, "method": {"name": method, "num_virtual_tokens": 4}}
+    recipe = {"model": {"name": model_dir}, "method": {"name": method}}
     if method == "lora":
-        recipe["method"] = {"name": method, "r": r}
+        recipe["method"]["r"] = r
+    if hasattr(config, "num_virtual_tokens"):
+        recipe["method"]["num_virtual_tokens"] = config.num_virtual_tokens
     (folder / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     return folder

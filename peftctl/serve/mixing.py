@@ -1,0 +1,79 @@
+"""LoRA adapters decoded in one batch: peft's mixed-adapter forward (``adapter_names``: each
+row of a batch picks its adapter, ``__base__`` for none) on one module tree that shares the
+base's tensors and holds every mixable adapter. The base's lane decodes on it, so requests
+for the base, for prompt adapters and for any LoRA adapter share forward passes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from peftctl.methods.adapter_dir import CONFIG_FILE
+
+#: peft's adapter name of a row that uses none
+BASE_ROW = "__base__"
+
+
+def mixable(adapter_dir: Path) -> bool:
+    """Whether peft can mix the adapter saved at ``adapter_dir`` per row: plain LoRA (peft
+    refuses ``adapter_names`` with DoRA)."""
+    try:
+        config = json.loads((adapter_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return config.get("peft_type") == "LORA" and not config.get("use_dora")
+
+
+class LoraMix:
+    """The tree holding every mixed LoRA adapter (None until the first is added)."""
+
+    def __init__(self, tree: Any) -> None:
+        self.tree, self.model = tree, None
+
+    def add(self, name: str, adapter_dir: Path, alone: Any) -> bool:
+        """Load adapter ``name``; True when its rows decode here as on ``alone`` (its own
+        adapted model), else it is taken out again and False."""
+        from peft import PeftModel
+
+        if self.model is None:
+            self.model = PeftModel.from_pretrained(self.tree, str(adapter_dir), adapter_name=name)
+        else:
+            self.model.load_adapter(str(adapter_dir), adapter_name=name)
+        self.model.eval()
+        if _same_logits(self.model, name, alone):
+            return True
+        self.remove(name)
+        return False
+
+    def remove(self, name: str) -> None:
+        if self.model is not None and name in self.model.peft_config:
+            if len(self.model.peft_config) > 1:
+                self.model.delete_adapter(name)
+            else:  # peft keeps one adapter: leave it, no row names it
+                self.model.base_model.set_adapter(name)
+
+
+@contextlib.contextmanager
+def rows_pick(model: Any, names: Sequence[str]) -> Iterator[None]:
+    """Within: a forward pass of ``model`` gives row ``i`` adapter ``names[i]`` (nothing to
+    do for a model without mixed adapters)."""
+    hooks = getattr(getattr(model, "base_model", None), "_enable_peft_forward_hooks", None)
+    if hooks is None or not hasattr(model, "peft_config"):
+        yield
+        return
+    with hooks(adapter_names=list(names)):
+        yield
+
+
+def _same_logits(model: Any, name: str, alone: Any) -> bool:
+    ids = torch.arange(1, 9, device=next(model.parameters()).device)[None]
+    with torch.inference_mode():
+        with rows_pick(model, [name]):
+            mixed = model(input_ids=ids).logits.float()
+        own = alone(input_ids=ids).logits.float()
+    return bool(torch.allclose(mixed, own, rtol=1e-3, atol=1e-3 * float(own.abs().max())))
