@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,12 @@ class ServedModels:
             if self._mix.add(served.name, adapter_dir, served.model):
                 served.decode_on, served.mixed = self.base_name, True
                 self._models[self.base_name].model = self._mix.model
+            else:
+                print(
+                    f"note: {served.name} decodes in a batch of its own (peft's mixed-adapter "
+                    "forward does not give its answers)",
+                    file=sys.stderr,
+                )
         if _versions(self.base) != versions:  # peft wrote into the shared weights: a bug
             raise RuntimeError(f"mixing {served.name} changed the served base's weights")
 

@@ -45,6 +45,7 @@ class LoraMix:
         else:
             self.model.load_adapter(str(adapter_dir), adapter_name=name)
         self.model.eval()
+        _match_dtype(self.model, name, alone)
         if _same_logits(self.model, name, alone):
             return True
         self.remove(name)
@@ -68,6 +69,15 @@ def rows_pick(model: Any, names: Sequence[str]) -> Iterator[None]:
         return
     with hooks(adapter_names=list(names)):
         yield
+
+
+def _match_dtype(model: Any, name: str, alone: Any) -> None:
+    """Store adapter ``name``'s weights in the dtype they have on ``alone`` (peft loads them
+    in fp32, peftctl in the serving precision: bf16 rounding apart, answers would differ)."""
+    dtype = next((p.dtype for n, p in alone.named_parameters() if "lora_" in n), None)
+    for param_name, param in model.named_parameters():
+        if dtype is not None and "lora_" in param_name and f".{name}." in f"{param_name}.":
+            param.data = param.data.to(dtype)
 
 
 def _same_logits(model: Any, name: str, alone: Any) -> bool:
