@@ -158,10 +158,14 @@ def oldest(session: nox.Session) -> None:
     )
     tests = [str(p / "tests") for p in PLUGIN_DIRS if pins_old_transformers(p)]
     tests += ["plugins/peftctl-prompt/tests", *OLDEST_CORE_TESTS]
-    # the same code on every transformers release (tests runs them): several processes, and
-    # the default model's training (its loading on 4.57 is tests/models')
-    same = ["test_two_processes_with_torchrun", "test_default_model_lora_sst2_lowers_eval_loss"]
-    deselect = [f"--deselect=tests/training/test_train_cli.py::{name}" for name in same]
+    # the same code on every transformers release (tests runs them): several processes, the
+    # default model's training (its loading on 4.57 is tests/models'), the terminal chat
+    same = [
+        "tests/training/test_train_cli.py::test_two_processes_with_torchrun",
+        "tests/training/test_train_cli.py::test_default_model_lora_sst2_lowers_eval_loss",
+        "tests/inference/test_chat.py::test_terminal_chat_streams_stops_resets_and_quits",
+    ]
+    deselect = [f"--deselect={test}" for test in same]
     session.run(
         "pytest", *tests, *deselect, *XDIST, "-p", "no:cacheprovider", "--durations=10",
         *session.posargs,

@@ -98,7 +98,8 @@ def mode_views(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         base = {k: v for k, v in record.items() if k != "mode_scores"}
         for i, mode in enumerate(modes):
             own = {} if i == 0 else scores.get(mode, {"eval": None, "test": None})
-            views.append({**base, **own, "modes": [mode], "dataset": f"{base['dataset']} ({mode})"})
+            dataset = f"{base['dataset']} ({mode})"
+            views.append({**base, **own, "modes": [mode], "dataset": dataset, "mode_index": i})
     return views
 
 

@@ -27,6 +27,7 @@ from peftctl.bench.aggregate import (
     select_lr,
     summarise,
 )
+from peftctl.bench.paired import Paired, compare
 
 RESULTS_CSV = "results.csv"
 SUMMARY_CSV = "summary.csv"
@@ -39,6 +40,7 @@ CONFIDENCE = 0.95
 SUMMARY_COLUMNS = (
     *("label", "method", "dataset", "primary_metric", "n", "seeds", "mean", "std", "ci95"),
     *("eval_mean", "lrs", "lr_swept", "test_is_eval", "complete", *COSTS),
+    *("vs_best", "vs_best_low", "vs_best_high", "mcnemar_p", "p_best"),
 )
 VERSIONED = ("torch", "transformers", "peft", "peftctl")
 RESULT_TAIL = (
@@ -78,13 +80,14 @@ def write_report(
     marked = select_lr(records)
     rows = summarise(marked, CONFIDENCE)
     ranking = method_ranking(rows)
+    paired = compare(marked, rows)
     files = {
         RESULTS_CSV: csv_text(results_rows(marked), result_columns(marked)),
-        SUMMARY_CSV: csv_text(summary_rows(rows), SUMMARY_COLUMNS),
-        TABLE_TEX: latex_table(rows, ranking, title),
+        SUMMARY_CSV: csv_text(summary_rows(rows, paired), SUMMARY_COLUMNS),
+        TABLE_TEX: latex_table(rows, ranking, title, paired),
     }
     figures, skipped = _plots(out_dir, marked, rows, plots)
-    files[SUMMARY_MD] = summary_markdown(title, marked, rows, ranking, figures, skipped)
+    files[SUMMARY_MD] = summary_markdown(title, marked, rows, ranking, figures, skipped, paired)
     written = {}
     for name, text in files.items():
         write_text_atomic(out_dir / name, text)
@@ -157,16 +160,28 @@ def _metric(record: dict[str, Any], split: str, name: str) -> Any:
 # -- summary.csv ------------------------------------------------------------------------
 
 
-def summary_rows(rows: Sequence[Row]) -> list[dict[str, Any]]:
-    """One flat row per (label, dataset) for ``summary.csv`` (columns: ``SUMMARY_COLUMNS``)."""
-    return [_summary_row(row) for row in rows]
+def summary_rows(rows: Sequence[Row], paired: Paired | None = None) -> list[dict[str, Any]]:
+    """One flat row per (label, dataset) for ``summary.csv`` (columns: ``SUMMARY_COLUMNS``):
+    with ``paired``, the per-item difference from the dataset's best (fractions, 95 %
+    interval), McNemar's p and the probability of being best."""
+    return [_summary_row(row, paired) for row in rows]
 
 
-def _summary_row(row: Row) -> dict[str, Any]:
+def _summary_row(row: Row, paired: Paired | None) -> dict[str, Any]:
     values = {name: getattr(row, name, None) for name in SUMMARY_COLUMNS}
     values["ci95"] = row.ci
     values["seeds"] = " ".join(str(seed) for seed in row.seeds)
     values["lrs"] = " ".join(f"{lr:g}" for lr in row.lrs)
+    versus = paired.versus.get((row.label, row.dataset)) if paired else None
+    if versus is not None:
+        values.update(
+            vs_best=versus.delta,
+            vs_best_low=versus.low,
+            vs_best_high=versus.high,
+            mcnemar_p=versus.mcnemar_p,
+        )
+    if paired is not None:
+        values["p_best"] = paired.p_best.get((row.label, row.dataset))
     return values
 
 
@@ -189,15 +204,18 @@ def summary_markdown(
     ranking: Sequence[MethodRow],
     figures: dict[str, Path] | None = None,
     plots_note: str | None = None,
+    paired: Paired | None = None,
 ) -> str:
     """The report as a markdown document (``figures``: plot paths, linked relatively)."""
     parts = [f"# {title}", count_line(records)]
     if rows:
         parts += [
             "## Test scores",
-            _score_caption(rows),
-            _markdown_table(*score_table(rows, ranking, "md")),
+            _score_caption(rows, paired),
+            _markdown_table(*score_table(rows, ranking, "md", paired)),
         ]
+        if paired is not None and paired.versus:
+            parts += ["## Against the best", _versus_caption(), versus_tables(rows, paired)]
         parts += ["## Costs", _cost_caption(), _markdown_table(*cost_table(rows, ranking))]
     if figures or plots_note:
         links = [f"![{name}]({PLOTS_DIR}/{path.name})" for name, path in (figures or {}).items()]
@@ -220,10 +238,12 @@ def count_line(records: Sequence[dict[str, Any]]) -> str:
 
 
 def score_table(
-    rows: Sequence[Row], ranking: Sequence[MethodRow], style: str
+    rows: Sequence[Row], ranking: Sequence[MethodRow], style: str, paired: Paired | None = None
 ) -> tuple[list[str], list[list[str]]]:
     """Header and body of the main table: a line per label, a column per dataset, then
-    avg and rank; the best per dataset and the best avg in bold (``style``: "md" or "tex")."""
+    avg and rank; the best per dataset and the best avg in bold (``style``: "md" or "tex").
+    With ``paired``: scores not distinguishable from their dataset's best marked ≈, and the
+    probability of the best avg beside the rank."""
     datasets = _ordered(row.dataset for row in rows)
     cells = {(row.label, row.dataset): row for row in rows}
     best = {d: _best([r.mean for r in rows if r.dataset == d]) for d in datasets}
@@ -234,15 +254,64 @@ def score_table(
         for dataset in datasets:
             row = cells.get((method.label, dataset))
             text = score_text(row, style) if row else ""
-            line.append(_bold(text, style) if row and _is_best(row.mean, best[dataset]) else text)
+            if row and _is_best(row.mean, best[dataset]):
+                text = _bold(text, style)
+            elif row and paired and _close_to_best(paired, method.label, dataset):
+                text += " $\\approx$" if style == "tex" else " ≈"
+            line.append(text)
         partial = method.average is not None and method.datasets < len(datasets)
         avg = _none(style) if method.average is None else _percent(method.average)
         avg += "*" if partial else ""
         line.append(_bold(avg, style) if _is_best(method.average, best_avg) else avg)
-        line.append(str(method.rank) if method.rank is not None else _none(style))
+        rank = str(method.rank) if method.rank is not None else _none(style)
+        share = paired.p_best_average.get(method.label) if paired else None
+        line.append(rank if share is None else f"{rank} ({share:.2f})")
         body.append(line)
-    header = ["method", *(_text(d, style) for d in datasets), "avg", "rank"]
+    rank = "rank (P best)" if paired and paired.p_best_average else "rank"
+    header = ["method", *(_text(d, style) for d in datasets), "avg", rank]
     return header, body
+
+
+def _close_to_best(paired: Paired, label: str, dataset: str) -> bool:
+    versus = paired.versus.get((label, dataset))
+    return versus is not None and not versus.distinguishable
+
+
+def versus_tables(rows: Sequence[Row], paired: Paired) -> str:
+    """Per dataset: each method's per-item difference from the best (×100, 95 % paired
+    bootstrap interval), McNemar's p, the probability of being best; best first."""
+    parts = []
+    for dataset in _ordered(row.dataset for row in rows):
+        mine = [r for r in rows if r.dataset == dataset and (r.label, dataset) in paired.versus]
+        if not mine:
+            continue
+        mine.sort(key=lambda r: -paired.versus[r.label, dataset].delta)
+        body = []
+        for row in mine:
+            versus = paired.versus[row.label, dataset]
+            same = "best" if row.label == versus.best else "≈" if not versus.distinguishable else ""
+            low, high = versus.low * 100, versus.high * 100
+            interval = f"{versus.delta * 100:+.1f} [{low:+.1f}, {high:+.1f}]"
+            share = paired.p_best.get((row.label, dataset))
+            body.append([row.label, interval, f"{versus.mcnemar_p:.3g}", _share(share), same])
+        header = ["method", "Δ vs best [95% CI]", "McNemar p", "P(best)", ""]
+        items = paired.versus[mine[0].label, dataset].items
+        parts.append(f"**{dataset}** ({items} paired items)\n\n" + _markdown_table(header, body))
+    return "\n\n".join(parts)
+
+
+def _share(value: float | None) -> str:
+    return NONE if value is None else f"{value:.2f}"
+
+
+def _versus_caption() -> str:
+    return (
+        "Each method against its dataset's best on the same test items (paired by id within "
+        "each seed, seeds pooled): the mean per-item difference in correctness ×100 with its "
+        "95% paired bootstrap interval (2000 resamples of the items), McNemar's exact test, "
+        "and the probability of being best (bootstrap over seeds and items). ≈: the interval "
+        "contains 0, not distinguishable from the best."
+    )
 
 
 def score_text(row: Row, style: str = "md") -> str:
@@ -305,7 +374,7 @@ def report_notes(
     return notes
 
 
-def _score_caption(rows: Sequence[Row]) -> str:
+def _score_caption(rows: Sequence[Row], paired: Paired | None = None) -> str:
     metrics = {row.dataset: row.primary_metric for row in rows if row.primary_metric}
     names = set(metrics.values())
     metric = names.pop() if len(names) == 1 else ", ".join(f"{d}: {m}" for d, m in metrics.items())
@@ -314,6 +383,12 @@ def _score_caption(rows: Sequence[Row]) -> str:
         f"Test {metric} ×100 at the lr with the best eval score, mean ± {confidence} confidence "
         "half-width over seeds (Student's t; the mean alone with one seed). Best per dataset in "
         "bold. avg: the mean over datasets; rank: by avg (ties share a rank)."
+        + (
+            " ≈: not distinguishable from the best (see below); P best: the probability of "
+            "the best avg."
+            if paired is not None and paired.versus
+            else ""
+        )
     )
 
 
@@ -366,14 +441,19 @@ def _cells(records: Sequence[dict[str, Any]], row: Row) -> list[dict[str, Any]]:
 # -- table.tex --------------------------------------------------------------------------
 
 
-def latex_table(rows: Sequence[Row], ranking: Sequence[MethodRow], title: str = "") -> str:
+def latex_table(
+    rows: Sequence[Row], ranking: Sequence[MethodRow], title: str = "", paired: Paired | None = None
+) -> str:
     """The main table as a booktabs LaTeX tabular (needs ``\\usepackage{booktabs}``)."""
-    header, body = score_table(rows, ranking, "tex")
+    header, body = score_table(rows, ranking, "tex", paired)
+    marks = "; $\\approx$: not distinguishable from the best" if paired and paired.versus else ""
+    rank = "Rank (P best)" if "P" in header[-1] else "Rank"
     lines = [
-        f"% {' '.join(title.split())}: test primary score x100, mean $\\pm$ 95% CI half-width",
+        f"% {' '.join(title.split())}: test primary score x100, mean $\\pm$ 95% CI half-width"
+        + marks,
         f"\\begin{{tabular}}{{l{'c' * (len(header) - 1)}}}",
         "\\toprule",
-        " & ".join(["Method", *header[1:-2], "Avg", "Rank"]) + " \\\\",
+        " & ".join(["Method", *header[1:-2], "Avg", rank]) + " \\\\",
         "\\midrule",
         *(" & ".join(line) + " \\\\" for line in body),
         "\\bottomrule",
