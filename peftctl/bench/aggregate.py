@@ -161,6 +161,49 @@ def method_ranking(rows: Sequence[Row]) -> list[MethodRow]:
     ]
 
 
+@dataclass(frozen=True)
+class LrSweep:
+    """One (label, dataset) swept over several lrs: per lr, the mean eval score over the seeds
+    that finished it (what lr selection compares); ``spread`` is the best minus the worst,
+    ``margin`` the best minus the runner-up."""
+
+    label: str
+    dataset: str
+    points: tuple[tuple[float, float], ...]  # (lr, mean eval score), by lr
+
+    @property
+    def spread(self) -> float:
+        scores = [score for _, score in self.points]
+        return max(scores) - min(scores)
+
+    @property
+    def margin(self) -> float:
+        first, second = sorted((score for _, score in self.points), reverse=True)[:2]
+        return first - second
+
+
+def lr_sweeps(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], LrSweep]:
+    """The :class:`LrSweep` of every (label, dataset) with two or more lrs scored."""
+    scored = [
+        (r, primary_score(r, "eval"))
+        for r in mode_views(records)
+        if is_finished(r) and r.get("lr") is not None
+    ]
+    by_row = _group(
+        [(r, s) for r, s in scored if s is not None],
+        lambda p: (p[0].get("label"), p[0].get("dataset")),
+    )
+    sweeps = {}
+    for (label, dataset), pairs in by_row.items():
+        by_lr = _group(pairs, lambda p: float(p[0]["lr"]))
+        if len(by_lr) >= 2:
+            points = tuple(
+                (lr, sum(s for _, s in found) / len(found)) for lr, found in sorted(by_lr.items())
+            )
+            sweeps[label, dataset] = LrSweep(label, dataset, points)
+    return sweeps
+
+
 def competition_ranks(scores: dict[str, float]) -> dict[str, int]:
     """Rank of each key by score, higher first; equal scores (to 10 decimals) share the lower
     rank and the next rank skips ("1, 1, 3")."""

@@ -11,6 +11,8 @@
 - ``bars.png``: per dataset, each label's mean test score with its confidence interval.
 - ``loss_curves.png``: per dataset, the training loss (``log.jsonl``) of each label's
   selected lr, for the first seed that has one.
+- ``lr_sensitivity.png``: per dataset, each label tried at several lrs: its mean eval score
+  at each lr (log x).
 
 A plot with nothing to show (every cell failed) is not written.
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from peftctl.atomic import write_bytes_atomic
-from peftctl.bench.aggregate import Row, select_lr
+from peftctl.bench.aggregate import LrSweep, Row, lr_sweeps, select_lr
 
 DPI = 120
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
@@ -69,6 +71,7 @@ def write_plots(
     figures = {name: _pareto_figure(rows, styles, *spec) for name, spec in PARETO_PLOTS.items()}
     figures["bars"] = _bars_figure(rows, styles)
     figures["loss_curves"] = _loss_figure(select_lr(records), rows, styles)
+    figures["lr_sensitivity"] = _lr_figure(lr_sweeps(records), styles)
     written = {}
     for name, figure in figures.items():
         if figure is not None:
@@ -214,6 +217,40 @@ def _loss_figure(
     for ax in flat[len(datasets) :]:
         ax.set_visible(False)
     figure.suptitle("Training loss at the selected lr, one seed per label (the first finished)")
+    return figure
+
+
+def _lr_figure(sweeps: dict[tuple[str, str], LrSweep], styles: dict[str, tuple[str, str]]) -> Any:
+    """Per dataset, each swept label's mean eval score against its lr (log axis)."""
+    if not sweeps:
+        return None
+    datasets = list(dict.fromkeys(dataset for _, dataset in sweeps))
+    columns = min(len(datasets), 3)
+    lines = -(-len(datasets) // columns)
+    figure = _figure((4.8 * columns, 3.6 * lines))
+    flat = list(figure.subplots(lines, columns, squeeze=False).flat)
+    for ax, dataset in zip(flat[: len(datasets)], datasets, strict=True):
+        for (label, where), sweep in sweeps.items():
+            if where != dataset:
+                continue
+            colour, marker = styles.get(label, ("C0", "o"))
+            lrs, scores = zip(*sweep.points, strict=True)
+            ax.plot(lrs, [score * 100 for score in scores], color=colour, marker=marker,
+                    label=label)  # fmt: skip
+        ax.set_xscale("log")
+        tried = sorted(
+            {lr for (_, d), sweep in sweeps.items() if d == dataset for lr, _ in sweep.points}
+        )
+        ax.set_xticks(tried, [f"{lr:g}" for lr in tried])
+        ax.minorticks_off()
+        ax.set_title(dataset)
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("eval score ×100 (mean over seeds)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in flat[len(datasets) :]:
+        ax.set_visible(False)
+    figure.suptitle("Learning-rate sensitivity: eval score at each lr tried")
     return figure
 
 

@@ -19,9 +19,11 @@ from typing import Any
 from peftctl.atomic import write_text_atomic
 from peftctl.bench.aggregate import (
     COSTS,
+    LrSweep,
     MethodRow,
     Row,
     is_finished,
+    lr_sweeps,
     method_ranking,
     primary_score,
     select_lr,
@@ -40,7 +42,7 @@ CONFIDENCE = 0.95
 SUMMARY_COLUMNS = (
     *("label", "method", "dataset", "primary_metric", "n", "seeds", "mean", "std", "ci95"),
     *("eval_mean", "lrs", "lr_swept", "test_is_eval", "complete", *COSTS),
-    *("vs_best", "vs_best_low", "vs_best_high", "mcnemar_p", "p_best"),
+    *("vs_best", "vs_best_low", "vs_best_high", "mcnemar_p", "p_best", "lr_spread", "lr_margin"),
 )
 VERSIONED = ("torch", "transformers", "peft", "peftctl")
 RESULT_TAIL = (
@@ -81,13 +83,16 @@ def write_report(
     rows = summarise(marked, CONFIDENCE)
     ranking = method_ranking(rows)
     paired = compare(marked, rows)
+    sweeps = lr_sweeps(records)
     files = {
         RESULTS_CSV: csv_text(results_rows(marked), result_columns(marked)),
-        SUMMARY_CSV: csv_text(summary_rows(rows, paired), SUMMARY_COLUMNS),
+        SUMMARY_CSV: csv_text(summary_rows(rows, paired, sweeps), SUMMARY_COLUMNS),
         TABLE_TEX: latex_table(rows, ranking, title, paired),
     }
     figures, skipped = _plots(out_dir, marked, rows, plots)
-    files[SUMMARY_MD] = summary_markdown(title, marked, rows, ranking, figures, skipped, paired)
+    files[SUMMARY_MD] = summary_markdown(
+        title, marked, rows, ranking, figures, skipped, paired, sweeps
+    )
     written = {}
     for name, text in files.items():
         write_text_atomic(out_dir / name, text)
@@ -160,14 +165,21 @@ def _metric(record: dict[str, Any], split: str, name: str) -> Any:
 # -- summary.csv ------------------------------------------------------------------------
 
 
-def summary_rows(rows: Sequence[Row], paired: Paired | None = None) -> list[dict[str, Any]]:
+def summary_rows(
+    rows: Sequence[Row],
+    paired: Paired | None = None,
+    sweeps: dict[tuple[str, str], LrSweep] | None = None,
+) -> list[dict[str, Any]]:
     """One flat row per (label, dataset) for ``summary.csv`` (columns: ``SUMMARY_COLUMNS``):
     with ``paired``, the per-item difference from the dataset's best (fractions, 95 %
-    interval), McNemar's p and the probability of being best."""
-    return [_summary_row(row, paired) for row in rows]
+    interval), McNemar's p and the probability of being best; with ``sweeps``, the eval
+    score's spread over the lrs tried and the best lr's margin."""
+    return [_summary_row(row, paired, sweeps or {}) for row in rows]
 
 
-def _summary_row(row: Row, paired: Paired | None) -> dict[str, Any]:
+def _summary_row(
+    row: Row, paired: Paired | None, sweeps: dict[tuple[str, str], LrSweep]
+) -> dict[str, Any]:
     values = {name: getattr(row, name, None) for name in SUMMARY_COLUMNS}
     values["ci95"] = row.ci
     values["seeds"] = " ".join(str(seed) for seed in row.seeds)
@@ -182,6 +194,9 @@ def _summary_row(row: Row, paired: Paired | None) -> dict[str, Any]:
         )
     if paired is not None:
         values["p_best"] = paired.p_best.get((row.label, row.dataset))
+    sweep = sweeps.get((row.label, row.dataset))
+    if sweep is not None:
+        values.update(lr_spread=sweep.spread, lr_margin=sweep.margin)
     return values
 
 
@@ -205,6 +220,7 @@ def summary_markdown(
     figures: dict[str, Path] | None = None,
     plots_note: str | None = None,
     paired: Paired | None = None,
+    sweeps: dict[tuple[str, str], LrSweep] | None = None,
 ) -> str:
     """The report as a markdown document (``figures``: plot paths, linked relatively)."""
     parts = [f"# {title}", count_line(records)]
@@ -216,6 +232,8 @@ def summary_markdown(
         ]
         if paired is not None and paired.versus:
             parts += ["## Against the best", _versus_caption(), versus_tables(rows, paired)]
+        if sweeps:
+            parts += ["## Learning-rate sensitivity", _sweep_caption(), sweep_table(sweeps)]
         parts += ["## Costs", _cost_caption(), _markdown_table(*cost_table(rows, ranking))]
     if figures or plots_note:
         links = [f"![{name}]({PLOTS_DIR}/{path.name})" for name, path in (figures or {}).items()]
@@ -298,6 +316,27 @@ def versus_tables(rows: Sequence[Row], paired: Paired) -> str:
         items = paired.versus[mine[0].label, dataset].items
         parts.append(f"**{dataset}** ({items} paired items)\n\n" + _markdown_table(header, body))
     return "\n\n".join(parts)
+
+
+def sweep_table(sweeps: dict[tuple[str, str], LrSweep]) -> str:
+    """Per swept (label, dataset): the eval score ×100 at each lr, its spread and margin."""
+    body = []
+    for sweep in sweeps.values():
+        scores = ", ".join(f"{lr:g}: {score * 100:.1f}" for lr, score in sweep.points)
+        margin, spread = f"{sweep.margin * 100:.1f}", f"{sweep.spread * 100:.1f}"
+        body.append([sweep.label, sweep.dataset, scores, spread, margin])
+    header = ["method", "dataset", "lr: eval score", "spread", "best lr's margin"]
+    return _markdown_table(header, body)
+
+
+def _sweep_caption() -> str:
+    return (
+        "For the methods tried at several lrs: the eval score ×100 at each lr (the mean over "
+        "the seeds that finished it: what lr selection compares), the spread between the best "
+        "and the worst lr, and the best lr's margin over the runner-up. A small spread: the "
+        "method is insensitive to its lr over this range; a small margin: another lr would "
+        "have done as well."
+    )
 
 
 def _share(value: float | None) -> str:

@@ -4,6 +4,7 @@ the probability of being best, checked against values computed by hand, then in 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 
 import numpy as np
@@ -105,3 +106,30 @@ def test_the_report_marks_methods_not_distinguishable_from_the_best(tmp_path):
     assert "| ia3 |" in summary and " ≈ |" in summary  # the ia3 score is marked
     assert "rank (P best)" in summary
     assert "$\\approx$" in (tmp_path / "out" / "table.tex").read_text()
+
+
+def test_lr_sensitivity_is_the_spread_and_margin_of_the_mean_eval_score(tmp_path):
+    from peftctl.bench.aggregate import lr_sweeps
+
+    tried = [(0, 1e-3, 0.70), (1, 1e-3, 0.72), (0, 3e-3, 0.80), (1, 3e-3, 0.78)]
+    tried += [(0, 1e-2, 0.60), (1, 1e-2, 0.64)]
+    records = [record("ia3", seed=s, lr=lr, eval_score=e, lr_swept=True) for s, lr, e in tried]
+    records += [record("lora", seed=0), record("lora", seed=1)]
+    sweeps = lr_sweeps(records)
+    assert list(sweeps) == [("ia3", "sst2")]  # lora: one lr
+    ia3 = sweeps["ia3", "sst2"]
+    assert [lr for lr, _ in ia3.points] == [1e-3, 3e-3, 1e-2]
+    assert [score for _, score in ia3.points] == pytest.approx([0.71, 0.79, 0.62])
+    assert ia3.spread == pytest.approx(0.17) and ia3.margin == pytest.approx(0.08)
+    write_report(tmp_path / "out", records, title="lrs", plots=True)
+    with (tmp_path / "out" / "summary.csv").open() as handle:
+        rows = {row["label"]: row for row in csv.DictReader(handle)}
+    assert float(rows["ia3"]["lr_spread"]) == pytest.approx(0.17)
+    assert (
+        float(rows["ia3"]["lr_margin"]) == pytest.approx(0.08) and rows["lora"]["lr_spread"] == ""
+    )
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "## Learning-rate sensitivity" in summary
+    assert "| ia3 | sst2 | 0.001: 71.0, 0.003: 79.0, 0.01: 62.0 | 17.0 | 8.0 |" in summary
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "out" / "plots" / "lr_sensitivity.png").stat().st_size > 0
