@@ -251,6 +251,7 @@ def test_write_report_writes_every_file(tmp_path, bench_records):
         *(f"plots/{n}.png" for n in ("pareto_params", "pareto_memory", "pareto_time")),
         "plots/bars.png",
         "plots/loss_curves.png",
+        "plots/lr_sensitivity.png",  # lora is swept over two lrs
     }
     assert set(written) == names
     assert all(path.is_file() for path in written.values())
