@@ -38,6 +38,12 @@ def write_spec(folder: Path, model: str, **changes) -> Path:
     return path
 
 
+def in_process(cli, *args: str) -> subprocess.CompletedProcess:
+    """``peftctl bench *args`` in this process (the cells still run in workers)."""
+    code, out, err = cli("bench", *args)
+    return subprocess.CompletedProcess(["peftctl", "bench", *args], code, out, err)
+
+
 def bench(*args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "peftctl", "bench", *args]
     return subprocess.run(command, capture_output=True, text=True, env={**os.environ})
@@ -108,10 +114,10 @@ def test_status_lists_every_cell(finished_bench, cli):
     assert sorted(r["status"] for r in rows) == ["failed", "finished", "finished", "finished"]
 
 
-def test_a_second_run_retries_only_the_failed_cell(finished_bench):
+def test_a_second_run_retries_only_the_failed_cell(finished_bench, cli):
     spec, out, _ = finished_bench
     before = {r["name"]: BenchDir(out).read_state(r["name"]) for r in cell_records(BenchDir(out))}
-    second = bench("run", str(spec), "-o", str(out), "-q")
+    second = in_process(cli, "run", str(spec), "-o", str(out), "-q")
     assert second.returncode == 1
     assert "done: 0 finished, 1 failed, 3 already done" in second.stdout
     for name, state in before.items():
@@ -120,7 +126,7 @@ def test_a_second_run_retries_only_the_failed_cell(finished_bench):
         assert after["attempts"] == expected, name
 
 
-def test_an_interrupted_cell_resumes_from_its_checkpoint(finished_bench):
+def test_an_interrupted_cell_resumes_from_its_checkpoint(finished_bench, cli):
     spec, out, _ = finished_bench
     store = BenchDir(out)
     (lora,) = by_label(out)["lora"]
@@ -135,23 +141,23 @@ def test_an_interrupted_cell_resumes_from_its_checkpoint(finished_bench):
     set_state(store.state_path(lora["name"]), status="running", pid=int(dead))
     assert store.status(lora["name"]) == "interrupted"
     spec_only_lora = ["methods=[lora]"]
-    third = bench("run", str(spec), *spec_only_lora, "-o", str(out), "-q")
+    third = in_process(cli, "run", str(spec), *spec_only_lora, "-o", str(out), "-q")
     assert third.returncode == 0, third.stderr
     assert "done: 1 finished, 0 failed, 0 already done" in third.stdout
     card = json.loads((run / "run.json").read_text())
     assert card["resumed_from"].endswith("step-00000001")
     assert card["training"]["steps"] == 2 and (run / "result.json").is_file()
-    again = bench("run", str(spec), *spec_only_lora, "-o", str(out), "-q")
+    again = in_process(cli, "run", str(spec), *spec_only_lora, "-o", str(out), "-q")
     assert again.returncode == 0 and "done: 0 finished, 0 failed, 1 already done" in again.stdout
 
 
-def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(finished_bench):
+def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(finished_bench, cli):
     spec, out, _ = finished_bench
     (before,) = by_label(out)["lora"]
     log = Path(before["run_dir"]) / "log.jsonl"
     trained = log.read_text()
     both = ["methods=[lora]", "eval.mode=[rank,generate]"]
-    again = bench("run", str(spec), *both, "-o", str(out), "-q")
+    again = in_process(cli, "run", str(spec), *both, "-o", str(out), "-q")
     assert again.returncode == 0, again.stderr
     assert "done: 1 finished, 0 failed, 0 already done" in again.stdout
     (after,) = by_label(out)["lora"]
@@ -164,23 +170,23 @@ def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(finishe
     with (out / "summary.csv").open() as handle:
         rows = [(row["label"], row["dataset"]) for row in csv.DictReader(handle)]
     assert ("lora", "sst2 (rank)") in rows and ("lora", "sst2 (generate)") in rows, rows
-    last = bench("run", str(spec), *both, "-o", str(out), "-q")
+    last = in_process(cli, "run", str(spec), *both, "-o", str(out), "-q")
     assert "done: 0 finished, 0 failed, 1 already done" in last.stdout
 
 
-def test_plan_estimates_each_cell_from_a_cached_probe(tmp_path, tiny_model_dir):
+def test_plan_estimates_each_cell_from_a_cached_probe(tmp_path, tiny_model_dir, cli):
     spec = write_spec(tmp_path, tiny_model_dir, methods=["lora"], seeds=[0, 1])
     out = tmp_path / "out"
-    first = bench("plan", str(spec), "-o", str(out), "--json")
+    first = in_process(cli, "plan", str(spec), "-o", str(out), "--json")
     assert first.returncode == 0, first.stderr
     rows = json.loads(first.stdout)
     assert [r["steps"] for r in rows] == [2, 2]
     assert all(r["est. minutes"] > 0 and r["est. peak GB"] > 0.1 for r in rows)
     assert len(list((out / "probes").glob("*.json"))) == 1  # seeds share one probe
-    again = bench("plan", str(spec), "-o", str(out), "budget.max_steps=200")
+    again = in_process(cli, "plan", str(spec), "-o", str(out), "budget.max_steps=200")
     assert again.returncode == 0 and "probing" not in again.stdout  # cached
     assert "estimate" in again.stdout and "for 2 cells" in again.stdout
-    both = bench("plan", str(spec), "-o", str(out), "--json", "eval.mode=[rank,generate]")
+    both = in_process(cli, "plan", str(spec), "-o", str(out), "--json", "eval.mode=[rank,generate]")
     assert both.returncode == 0, both.stderr
     probes = [json.loads(p.read_text()) for p in (out / "probes").glob("*.json")]
     assert len(probes) == 2  # a further mode is probed: it costs scoring time
