@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PEFTCTL_DATA_DIR", str(REPO.parent / "shared" / "data"))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # xdist runs a worker per core: a PyTorch OpenMP pool per worker the size of the machine
+    # spin-waits against the other's (2 cores: the family matrices took 121 s, 24 s with one
+    # thread per worker). The processes tests start inherit it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
