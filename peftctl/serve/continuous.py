@@ -154,11 +154,19 @@ class ContinuousLane:
             pad, width = self.tokenizer.pad_token_id, max(len(row) for row in ids)
             rows = [nn.functional.pad(row, (width - len(row), 0), value=pad) for row in ids]
             return {"input_ids": torch.stack(rows)}, [len(row) for row in ids]
-        embed = self.lm.get_input_embeddings()
-        rows = [embed(row) if p is None else p for row, p in zip(ids, prompted, strict=True)]
+        rows = [
+            self._embed(job, row) if p is None else p
+            for job, row, p in zip(jobs, ids, prompted, strict=True)
+        ]
         width = max(len(row) for row in rows)
         padded = [nn.functional.pad(row, (0, 0, width - len(row), 0)) for row in rows]
         return {"inputs_embeds": torch.stack(padded)}, [len(row) for row in rows]
+
+    def _embed(self, job: Any, ids: torch.Tensor) -> torch.Tensor:
+        """``ids``' input embeddings as ``job``'s model computes them (a mixed LoRA adapter
+        may adapt the embedding layer too)."""
+        with rows_pick(self.model, [_adapter(job)]):
+            return self.lm.get_input_embeddings()(ids[None])[0]
 
     def _step(self) -> None:
         batch = self.batch
