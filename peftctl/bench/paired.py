@@ -123,16 +123,13 @@ def bootstrap_scores(
     labels = list(matrix[seeds[0]])
     weights = rng.multinomial(len(seeds), [1 / len(seeds)] * len(seeds), size=resamples)
     sizes = np.array([len(matrix[s][labels[0]]) for s in seeds])
-    count = weights @ sizes
-    scores = {}
+    count = np.maximum(weights @ sizes, 1)
     sums = {label: np.zeros(resamples) for label in labels}
     for column, seed in enumerate(seeds):
         picks = rng.integers(0, sizes[column], size=(resamples, sizes[column]))
         for label in labels:
             sums[label] += weights[:, column] * matrix[seed][label][picks].sum(axis=1)
-    for label in labels:
-        scores[label] = sums[label] / np.maximum(count, 1)
-    return scores
+    return {label: sums[label] / count for label in labels}
 
 
 def best_shares(scores: dict[str, np.ndarray]) -> dict[str, float]:

@@ -201,11 +201,8 @@ def _loss_figure(
     if not curves:
         return None
     datasets = list(dict.fromkeys(row.dataset for row in rows if row.dataset in curves))
-    columns = min(len(datasets), 3)
-    lines = -(-len(datasets) // columns)
-    figure = _figure((4.8 * columns, 3.6 * lines))
-    flat = list(figure.subplots(lines, columns, squeeze=False).flat)
-    for ax, dataset in zip(flat[: len(datasets)], datasets, strict=True):
+    figure, panels = _panels(datasets)
+    for ax, dataset in zip(panels, datasets, strict=True):
         for label, seed, points in curves[dataset]:
             steps, losses = [s for s, _ in points], [loss for _, loss in points]
             ax.plot(steps, losses, color=styles[label][0], label=f"{label} (seed {seed})")
@@ -214,44 +211,47 @@ def _loss_figure(
         ax.set_ylabel("training loss")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    for ax in flat[len(datasets) :]:
-        ax.set_visible(False)
     figure.suptitle("Training loss at the selected lr, one seed per label (the first finished)")
     return figure
 
 
 def _lr_figure(sweeps: dict[tuple[str, str], LrSweep], styles: dict[str, tuple[str, str]]) -> Any:
     """Per dataset, each swept label's mean eval score against its lr (log axis)."""
-    if not sweeps:
+    by_dataset: dict[str, list[LrSweep]] = {}
+    for sweep in sweeps.values():
+        by_dataset.setdefault(sweep.dataset, []).append(sweep)
+    if not by_dataset:
         return None
-    datasets = list(dict.fromkeys(dataset for _, dataset in sweeps))
-    columns = min(len(datasets), 3)
-    lines = -(-len(datasets) // columns)
-    figure = _figure((4.8 * columns, 3.6 * lines))
-    flat = list(figure.subplots(lines, columns, squeeze=False).flat)
-    for ax, dataset in zip(flat[: len(datasets)], datasets, strict=True):
-        for (label, where), sweep in sweeps.items():
-            if where != dataset:
-                continue
-            colour, marker = styles.get(label, ("C0", "o"))
+    figure, panels = _panels(list(by_dataset))
+    for ax, mine in zip(panels, by_dataset.values(), strict=True):
+        for sweep in mine:
+            colour, marker = styles.get(sweep.label, ("C0", "o"))
             lrs, scores = zip(*sweep.points, strict=True)
             ax.plot(lrs, [score * 100 for score in scores], color=colour, marker=marker,
-                    label=label)  # fmt: skip
+                    label=sweep.label)  # fmt: skip
         ax.set_xscale("log")
-        tried = sorted(
-            {lr for (_, d), sweep in sweeps.items() if d == dataset for lr, _ in sweep.points}
-        )
+        tried = sorted({lr for sweep in mine for lr, _ in sweep.points})
         ax.set_xticks(tried, [f"{lr:g}" for lr in tried])
         ax.minorticks_off()
-        ax.set_title(dataset)
+        ax.set_title(mine[0].dataset)
         ax.set_xlabel("learning rate")
         ax.set_ylabel("eval score ×100 (mean over seeds)")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    for ax in flat[len(datasets) :]:
-        ax.set_visible(False)
     figure.suptitle("Learning-rate sensitivity: eval score at each lr tried")
     return figure
+
+
+def _panels(datasets: Sequence[str]) -> tuple[Any, list[Any]]:
+    """A figure with a panel per dataset, up to 3 a line (spare panels hidden), and the
+    panels in order."""
+    columns = min(len(datasets), 3)
+    lines = -(-len(datasets) // columns)
+    figure = _figure((4.8 * columns, 3.6 * lines))
+    flat = list(figure.subplots(lines, columns, squeeze=False).flat)
+    for ax in flat[len(datasets) :]:
+        ax.set_visible(False)
+    return figure, flat[: len(datasets)]
 
 
 def _loss_curves(records: Sequence[dict[str, Any]]) -> dict[str, list[tuple[str, Any, list]]]:

@@ -49,6 +49,11 @@ class Served:
         """The model whose lane decodes this one's requests."""
         return self.decode_on or self.name
 
+    @property
+    def in_lane(self) -> bool:
+        """Whether its requests decode in a lane (its own or another's), not per request."""
+        return self.continuous or self.decode_on is not None
+
 
 class ServedModels:
     """The base model of ``config`` and the adapters added by name; thread-safe."""

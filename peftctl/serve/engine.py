@@ -169,10 +169,7 @@ class Engine:
         """Whether a pass of the loop would do something (a gathering group waits)."""
         if self._lanes or self._closing or len(self._pending) >= self.max_batch:
             return True
-        return any(
-            job.served.continuous or job.served.decode_on is not None or self._gathered(job)
-            for job in self._pending
-        )
+        return any(job.served.in_lane or self._gathered(job) for job in self._pending)
 
     def _join_lanes(self) -> dict[str, list[Job]]:
         """Queued requests for continuous lanes, oldest first, as many as each lane has room
@@ -204,7 +201,7 @@ class Engine:
         """The oldest per-request group that is full or has gathered long enough, taken
         from the queue; None when none is. Called with the lock held."""
         for job in self._pending:
-            if job.served.continuous or job.served.decode_on is not None:
+            if job.served.in_lane:
                 continue
             group = _group(job)
             jobs = [j for j in self._pending if _group(j) == group][: self.max_batch]
@@ -234,7 +231,7 @@ def _group(job: Job) -> tuple:
     prefix) the prompt's length: peft drops the position ids of left-padded rows, so padding
     would move the prefix away from the text."""
     served = job.served
-    if served.decode_on is not None or served.continuous:
+    if served.in_lane:
         return (served.lane_name,)
     method = served.method
     length = len(job.prompt_ids) if method is not None and method.changes_sequence else None

@@ -125,7 +125,10 @@ def generate_from_embeddings(peft_model: peft.PeftModel, method: InputPromptMeth
 
     def generate(*args, input_ids=None, attention_mask=None, task_ids=None, **kwargs):
         if args or input_ids is None or "inputs_embeds" in kwargs:
-            return original(*args, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+            given = {} if task_ids is None else {"task_ids": task_ids}
+            return original(
+                *args, input_ids=input_ids, attention_mask=attention_mask, **given, **kwargs
+            )
         embeds = method.prompted_embeddings(peft_model, input_ids)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
