@@ -24,7 +24,26 @@ COSTS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "forgetting": lambda r: (r.get("forgetting") or {}).get("increase"),
     "adapter_bytes": lambda r: r.get("adapter_bytes"),
     "inference_flops": lambda r: r.get("inference_flops"),
+    # deployability (the cells of a ``deploy: true`` spec's first seed; peftctl.bench.deploy)
+    "merge_delta": lambda r: deploy_delta(r, "merged_score"),
+    "gguf_delta": lambda r: deploy_delta(r, "gguf_q8_0_score"),
+    "ms_per_token_adapter": lambda r: _latency(r, "adapter"),
+    "ms_per_token_merged": lambda r: _latency(r, "merged"),
 }
+
+
+def _latency(record: dict[str, Any], form: str) -> float | None:
+    return ((record.get("deployability") or {}).get("ms_per_token") or {}).get(form)
+
+
+def deploy_delta(record: dict[str, Any], key: str) -> float | None:
+    """A deployed form's score minus the cell's own test score (the split deployability was
+    scored on); None when not measured, or for a further eval mode (scored in the first)."""
+    deploy = record.get("deployability") or {}
+    score, own = _number(deploy.get(key)), primary_score(record, "test")
+    if score is None or own is None or record.get("mode_index", 0):
+        return None
+    return score - own
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,11 @@ class Row:
     forgetting: float | None
     adapter_bytes: float | None
     inference_flops: float | None
+    merge_delta: float | None
+    gguf_delta: float | None
+    ms_per_token_adapter: float | None
+    ms_per_token_merged: float | None
+    mergeable: bool | None = None  # None: deployability not measured
 
 
 @dataclass(frozen=True)
@@ -241,6 +265,9 @@ def _row(label: str, dataset: str, cells: list[dict[str, Any]], confidence: floa
         test_is_eval=any(r.get("test_is_eval") for r in selected),
         complete=all(is_finished(r) for r in cells),
         **{name: _mean([value(r) for r in selected]) for name, value in COSTS.items()},
+        mergeable=next(
+            (r["deployability"]["mergeable"] for r in selected if r.get("deployability")), None
+        ),
     )
 
 

@@ -23,7 +23,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {"save_every": 50, "eval_every": 0}
 _UNHASHED = (("dataset", "data_dir"), ("output_dir",))
 
 
-IDENTITY_KEYS = ("id", "name", "label", "method", "dataset", "seed", "lr", "lr_swept", "modes")
+IDENTITY_KEYS = (
+    *("id", "name", "label", "method", "dataset", "seed", "lr", "lr_swept", "modes", "deploy"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Cell:
     # Every eval mode the trained adapter is scored in; the first is the recipe's. Not part
     # of the id: scoring in one more mode reuses the trained cell.
     modes: tuple[str, ...] = ()
+    # Deployability is measured (``deploy: true``, the first seed's cells); not part of the id.
+    deploy: bool = False
 
     @property
     def name(self) -> str:
@@ -178,6 +182,7 @@ def _cell(
         lr_swept=len(method.lrs) > 1,
         recipe=config,
         modes=modes or (config.eval.mode,),
+        deploy=spec.deploy and seed == spec.seeds[0],
     )
 
 

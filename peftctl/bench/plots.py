@@ -8,7 +8,9 @@
   label's per-dataset means and costs, and only labels with a score on every dataset appear
   (an average over fewer datasets is not comparable). The Pareto front is a dashed step line
   and its points are outlined.
-- ``bars.png``: per dataset, each label's mean test score with its confidence interval.
+- ``bars.png``: per dataset, each label's mean test score with its confidence interval, as
+  horizontal bars sorted best first with the score written beside each (≈: not
+  distinguishable from the best). Colours never repeat within a figure (45 labels included).
 - ``loss_curves.png``: per dataset, the training loss (``log.jsonl``) of each label's
   selected lr, for the first seed that has one.
 - ``lr_sensitivity.png``: per dataset, each label tried at several lrs: its mean eval score
@@ -22,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from peftctl.bench.aggregate import LrSweep, Row, lr_sweeps, select_lr
 
 DPI = 120
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+CROWDED = 12  # more labels than this: only the Pareto front's points are labelled
 # name: (cost field of a Row, axis label, scale applied to the field, log x)
 PARETO_PLOTS: dict[str, tuple[str, str, float, bool]] = {
     "pareto_params": ("trainable_params", "trainable parameters", 1.0, True),
@@ -64,12 +68,16 @@ def pareto_front(
 
 
 def write_plots(
-    plots_dir: Path, records: Sequence[dict[str, Any]], rows: Sequence[Row]
+    plots_dir: Path,
+    records: Sequence[dict[str, Any]],
+    rows: Sequence[Row],
+    close: set[tuple[str, str]] = frozenset(),
 ) -> dict[str, Path]:
-    """Draw every plot of the report into ``plots_dir``; ``{name: path}`` of those written."""
+    """Draw every plot of the report into ``plots_dir``; ``{name: path}`` of those written.
+    ``close``: the (label, dataset) pairs not distinguishable from their dataset's best."""
     styles = _styles([row.label for row in rows])
     figures = {name: _pareto_figure(rows, styles, *spec) for name, spec in PARETO_PLOTS.items()}
-    figures["bars"] = _bars_figure(rows, styles)
+    figures["bars"] = _bars_figure(rows, styles, set(close))
     figures["loss_curves"] = _loss_figure(select_lr(records), rows, styles)
     figures["lr_sensitivity"] = _lr_figure(lr_sweeps(records), styles)
     written = {}
@@ -124,7 +132,7 @@ def read_losses(run_dir: Path) -> list[tuple[int, float]]:
 
 def _pareto_figure(
     rows: Sequence[Row],
-    styles: dict[str, tuple[str, str]],
+    styles: dict[str, tuple[Any, str]],
     cost: str,
     axis: str,
     scale: float,
@@ -135,7 +143,8 @@ def _pareto_figure(
         return None
     xy = [(x * scale, y * 100) for _, x, y in points]
     front = set(pareto_front(xy))
-    figure = _figure((6.4, 4.8))
+    legend_columns = -(-(len(points) + 1) // 20) if len(points) + 1 > 8 else 0
+    figure = _figure((6.4 + 1.7 * legend_columns, 4.8))
     ax = figure.subplots()
     for i, (label, _, _) in enumerate(points):
         colour, marker = styles[label]
@@ -151,7 +160,8 @@ def _pareto_figure(
             label=label,
             zorder=3,
         )
-        ax.annotate(label, xy[i], xytext=(5, 4), textcoords="offset points", fontsize=8)
+        if on_front or len(points) <= CROWDED:
+            ax.annotate(label, xy[i], xytext=(5, 4), textcoords="offset points", fontsize=8)
     ordered = [xy[i] for i in pareto_front(xy)]
     xs, ys = [x for x, _ in ordered], [y for _, y in ordered]
     ax.step(xs, ys, where="post", color="grey", linestyle="--", label="Pareto front")
@@ -161,41 +171,46 @@ def _pareto_figure(
     ax.set_ylabel(f"test {_metric_name(rows)} ×100  (↑ better)")
     ax.set_title(f"Test {_metric_name(rows)} vs {axis}\n{_scope(rows)}", fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    _legend(ax, len(points) + 1)
     return figure
 
 
-def _bars_figure(rows: Sequence[Row], styles: dict[str, tuple[str, str]]) -> Any:
+def _bars_figure(
+    rows: Sequence[Row], styles: dict[str, tuple[Any, str]], close: set[tuple[str, str]]
+) -> Any:
+    """Per dataset, each label's mean with its CI as a horizontal bar, best first, its
+    score written beside it; ``close``: (label, dataset) not distinguishable from the best."""
     scored = [row for row in rows if row.mean is not None]
     if not scored:
         return None
-    datasets = list(dict.fromkeys(row.dataset for row in rows))
-    labels = list(dict.fromkeys(row.label for row in rows))
-    width = 0.8 / len(labels)
-    figure = _figure((max(6.4, 1.2 + 0.35 * len(labels) * len(datasets)), 4.8))
-    ax = figure.subplots()
-    for j, label in enumerate(labels):
-        mine = [r for r in scored if r.label == label]
-        ax.bar(
-            [datasets.index(r.dataset) - 0.4 + (j + 0.5) * width for r in mine],
-            [r.mean * 100 for r in mine],
-            width,
-            yerr=[(r.ci or 0.0) * 100 for r in mine],
-            capsize=3,
-            color=styles[label][0],
-            label=label,
-        )
-    ax.set_xticks(range(len(datasets)), datasets)
-    ax.set_ylabel(f"test {_metric_name(rows)} ×100  (↑ better)")
+    datasets = list(dict.fromkeys(row.dataset for row in scored))
+    longest = max(sum(1 for r in scored if r.dataset == d) for d in datasets)
+    figure, panels = _panels(datasets, columns=4, height=max(2.6, 1.0 + 0.26 * longest))
+    for ax, dataset in zip(panels, datasets, strict=True):
+        mine = sorted((r for r in scored if r.dataset == dataset), key=lambda r: r.mean)
+        means = [r.mean * 100 for r in mine]
+        errors = [(r.ci or 0.0) * 100 for r in mine]
+        ax.barh(range(len(mine)), means, xerr=errors, capsize=2,
+                color=[styles[r.label][0] for r in mine], height=0.7)  # fmt: skip
+        names = [r.label + (" ≈" if (r.label, dataset) in close else "") for r in mine]
+        names[-1] = f"{mine[-1].label} (best)"
+        ax.set_yticks(range(len(mine)), names, fontsize=8)
+        ax.set_ylim(-0.6, len(mine) - 0.4)
+        for i, (mean, error) in enumerate(zip(means, errors, strict=True)):
+            ax.annotate(f"{mean:.1f}", (mean + error, i), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=7)  # fmt: skip
+        ax.set_xlim(0, max(m + e for m, e in zip(means, errors, strict=True)) * 1.15 or 1)
+        ax.set_title(dataset)
+        ax.set_xlabel(f"test {_metric_name(rows)} ×100")
+        ax.grid(True, axis="x", alpha=0.3)
     confidence = f"{scored[0].confidence:.0%} CI (Student's t)"
-    ax.set_title(f"Test {_metric_name(rows)} per dataset, mean ± {confidence}\n{_seeds(rows)}")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    marks = "; ≈: not distinguishable from the best (paired)" if close else ""
+    figure.suptitle(f"Test score per dataset, mean ± {confidence}; {_seeds(rows)}{marks}")
     return figure
 
 
 def _loss_figure(
-    records: Sequence[dict[str, Any]], rows: Sequence[Row], styles: dict[str, tuple[str, str]]
+    records: Sequence[dict[str, Any]], rows: Sequence[Row], styles: dict[str, tuple[Any, str]]
 ) -> Any:
     curves = _loss_curves(records)
     if not curves:
@@ -208,14 +223,15 @@ def _loss_figure(
             ax.plot(steps, losses, color=styles[label][0], label=f"{label} (seed {seed})")
         ax.set_title(dataset)
         ax.set_xlabel("step")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel("training loss")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+    _figure_legend(figure, panels)
     figure.suptitle("Training loss at the selected lr, one seed per label (the first finished)")
     return figure
 
 
-def _lr_figure(sweeps: dict[tuple[str, str], LrSweep], styles: dict[str, tuple[str, str]]) -> Any:
+def _lr_figure(sweeps: dict[tuple[str, str], LrSweep], styles: dict[str, tuple[Any, str]]) -> Any:
     """Per dataset, each swept label's mean eval score against its lr (log axis)."""
     by_dataset: dict[str, list[LrSweep]] = {}
     for sweep in sweeps.values():
@@ -237,17 +253,34 @@ def _lr_figure(sweeps: dict[tuple[str, str], LrSweep], styles: dict[str, tuple[s
         ax.set_xlabel("learning rate")
         ax.set_ylabel("eval score ×100 (mean over seeds)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+    _figure_legend(figure, panels)
     figure.suptitle("Learning-rate sensitivity: eval score at each lr tried")
     return figure
 
 
-def _panels(datasets: Sequence[str]) -> tuple[Any, list[Any]]:
-    """A figure with a panel per dataset, up to 3 a line (spare panels hidden), and the
-    panels in order."""
-    columns = min(len(datasets), 3)
+def _figure_legend(figure: Any, panels: Sequence[Any]) -> None:
+    """One legend for every panel's lines: each label once, beside the panels."""
+    entries: dict[str, Any] = {}
+    for ax in panels:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    if len(panels) == 1 and len(entries) <= 8:
+        panels[0].legend(fontsize=8)
+    elif entries:
+        columns = -(-len(entries) // 20)
+        figure.set_figwidth(figure.get_figwidth() + 1.9 * columns)
+        figure.legend(list(entries.values()), list(entries), loc="outside right upper",
+                      fontsize=7, ncol=columns)  # fmt: skip
+
+
+def _panels(
+    datasets: Sequence[str], columns: int = 3, height: float = 3.6
+) -> tuple[Any, list[Any]]:
+    """A figure with a panel per dataset, up to ``columns`` a line (spare panels hidden),
+    and the panels in order."""
+    columns = min(len(datasets), columns)
     lines = -(-len(datasets) // columns)
-    figure = _figure((4.8 * columns, 3.6 * lines))
+    figure = _figure((4.8 * columns, height * lines))
     flat = list(figure.subplots(lines, columns, squeeze=False).flat)
     for ax in flat[len(datasets) :]:
         ax.set_visible(False)
@@ -278,10 +311,30 @@ def _figure(size: tuple[float, float]) -> Any:
     return Figure(figsize=size, layout="constrained")
 
 
-def _styles(labels: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """A colour and a marker per label, in order of first appearance."""
+def _styles(labels: Sequence[str]) -> dict[str, tuple[Any, str]]:
+    """A colour and a marker per label, in order of first appearance; no two labels share a
+    colour (tab10, tab20, then evenly spaced hues of ``turbo``, neighbours far apart)."""
+    from matplotlib import colormaps
+
     unique = list(dict.fromkeys(labels))
-    return {label: (f"C{i % 10}", MARKERS[i % len(MARKERS)]) for i, label in enumerate(unique)}
+    n = len(unique)
+    if n <= 20:
+        palette = colormaps["tab10" if n <= 10 else "tab20"].colors
+        colours = [palette[i] for i in range(n)]
+    else:
+        stride = next(k for k in range(n // 3, n) if math.gcd(k, n) == 1)
+        colours = [colormaps["turbo"](0.04 + 0.92 * ((i * stride) % n) / (n - 1)) for i in range(n)]
+    return {label: (colours[i], MARKERS[i % len(MARKERS)]) for i, label in enumerate(unique)}
+
+
+def _legend(owner: Any, count: int) -> None:
+    """A legend beside the plot, in columns of at most 20 entries (inside when short)."""
+    if count <= 8:
+        owner.legend(fontsize=8, loc="best")
+        return
+    place = {"loc": "outside right upper"} if hasattr(owner, "subfigs") else {
+        "loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}  # fmt: skip
+    owner.legend(fontsize=7, ncol=-(-count // 20), **place)
 
 
 def _metric_name(rows: Sequence[Row]) -> str:

@@ -89,7 +89,7 @@ def write_report(
         SUMMARY_CSV: csv_text(summary_rows(rows, paired, sweeps), SUMMARY_COLUMNS),
         TABLE_TEX: latex_table(rows, ranking, title, paired),
     }
-    figures, skipped = _plots(out_dir, marked, rows, plots)
+    figures, skipped = _plots(out_dir, marked, rows, plots, paired)
     files[SUMMARY_MD] = summary_markdown(
         title, marked, rows, ranking, figures, skipped, paired, sweeps
     )
@@ -235,6 +235,9 @@ def summary_markdown(
         if sweeps:
             parts += ["## Learning-rate sensitivity", _sweep_caption(), sweep_table(sweeps)]
         parts += ["## Costs", _cost_caption(), _markdown_table(*cost_table(rows, ranking))]
+        if any(row.mergeable is not None for row in rows):
+            table = _markdown_table(*deploy_table(rows, ranking))
+            parts += ["## Deployability", _deploy_caption(), table]
     if figures or plots_note:
         links = [f"![{name}]({PLOTS_DIR}/{path.name})" for name, path in (figures or {}).items()]
         parts += ["## Plots", "\n\n".join([*links, *([plots_note] if plots_note else [])])]
@@ -385,6 +388,39 @@ def cost_table(
     return ["method", *columns], body
 
 
+def deploy_table(
+    rows: Sequence[Row], ranking: Sequence[MethodRow], style: str = "md"
+) -> tuple[list[str], list[list[str]]]:
+    """Header and body of the deployability table: per label, means over its datasets."""
+    columns = {
+        "adapter size": ("adapter_bytes", _size),
+        "Δ merged": ("merge_delta", lambda v: f"{100 * v:+.1f}"),
+        "Δ GGUF q8_0": ("gguf_delta", lambda v: f"{100 * v:+.1f}"),
+        "ms/token": ("ms_per_token_adapter", lambda v: f"{v:.1f}"),
+        "ms/token merged": ("ms_per_token_merged", lambda v: f"{v:.1f}"),
+    }
+    body = []
+    for method in ranking:
+        mine = [row for row in rows if row.label == method.label]
+        known = [row.mergeable for row in mine if row.mergeable is not None]
+        line = [_text(method.label, style), ("yes" if all(known) else "no") if known else NONE]
+        for field, fmt in columns.values():
+            values = [getattr(row, field) for row in mine if getattr(row, field) is not None]
+            line.append(_text(fmt(sum(values) / len(values)), style) if values else _none(style))
+        body.append(line)
+    return ["method", "mergeable", *columns], body
+
+
+def _deploy_caption() -> str:
+    return (
+        "Measured on the first seed's cells. Δ: the score (×100, the reported split) after "
+        "merging the adapter into the base (fp32) and after exporting the merged model as a "
+        "q8_0 GGUF read back by transformers, minus the adapter's own; ms/token: greedy "
+        "decode time per token (after the first, one process, the eval precision) with the "
+        "adapter applied and merged."
+    )
+
+
 def report_notes(
     records: Sequence[dict[str, Any]], rows: Sequence[Row], ranking: Sequence[MethodRow]
 ) -> list[str]:
@@ -498,7 +534,25 @@ def latex_table(
         "\\bottomrule",
         "\\end{tabular}",
     ]
+    if any(row.mergeable is not None for row in rows):
+        lines += ["", *_latex_deploy(rows, ranking)]
     return "\n".join(lines) + "\n"
+
+
+def _latex_deploy(rows: Sequence[Row], ranking: Sequence[MethodRow]) -> list[str]:
+    """The deployability table as a second tabular."""
+    header, body = deploy_table(rows, ranking, "tex")
+    names = [name.replace("Δ", "$\\Delta$").replace("_", "\\_") for name in header]
+    return [
+        "% deployability (first seed): score change x100 after merging / GGUF q8_0, ms per token",
+        f"\\begin{{tabular}}{{l{'c' * (len(header) - 1)}}}",
+        "\\toprule",
+        " & ".join(["Method", *names[1:]]) + " \\\\",
+        "\\midrule",
+        *(" & ".join(line) + " \\\\" for line in body),
+        "\\bottomrule",
+        "\\end{tabular}",
+    ]
 
 
 _LATEX_SPECIAL = {
@@ -524,7 +578,11 @@ def latex_escape(text: str) -> str:
 
 
 def _plots(
-    out_dir: Path, records: Sequence[dict[str, Any]], rows: Sequence[Row], wanted: bool
+    out_dir: Path,
+    records: Sequence[dict[str, Any]],
+    rows: Sequence[Row],
+    wanted: bool,
+    paired: Paired,
 ) -> tuple[dict[str, Path], str | None]:
     if not wanted:
         return {}, None
@@ -532,7 +590,8 @@ def _plots(
 
     if not plots.plots_available():
         return {}, PLOTS_SKIPPED
-    return plots.write_plots(out_dir / PLOTS_DIR, records, rows), None
+    close = {key for key in paired.versus if _close_to_best(paired, *key)}
+    return plots.write_plots(out_dir / PLOTS_DIR, records, rows, close), None
 
 
 def _text(text: str, style: str) -> str:

@@ -118,9 +118,14 @@ def _cells_to_run(bench: BenchDir, cells: list[Cell]) -> list[str]:
                 f"cell {cell.name} is being run by process {pid}; wait for that `bench run` "
                 "to end (or stop it) before starting another on the same --output-dir"
             )
-        if status != "finished" or _unscored_modes(bench, cell):
+        if status != "finished" or _unscored_modes(bench, cell) or _undeployed(bench, cell):
             todo.append(cell.name)
     return todo
+
+
+def _undeployed(bench: BenchDir, cell: Cell) -> bool:
+    """True when ``cell`` should measure deployability and its result has none yet."""
+    return cell.deploy and "deployability" not in (read_json(bench.result_path(cell.name)) or {})
 
 
 def _unscored_modes(bench: BenchDir, cell: Cell) -> list[str]:

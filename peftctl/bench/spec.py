@@ -73,6 +73,12 @@ class BenchSpec:
     dataset: dict[str, Any] = field(default_factory=dict, metadata={"help": "dataset.* for all."})
     eval: dict[str, Any] = field(default_factory=dict, metadata={"help": "eval.* for all."})
     description: str = field(default="", metadata={"help": "What this comparison is for."})
+    deploy: bool = field(
+        default=False,
+        metadata={
+            "help": "Measure deployability on the first seed's cells: merge, GGUF q8_0, latency."
+        },
+    )
 
     def validate(self) -> None:
         if not self.methods:

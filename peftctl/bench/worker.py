@@ -49,6 +49,9 @@ def run_cell(bench: BenchDir, name: str) -> dict[str, Any]:
     record = result_record(identity, run_dir, eval_summary, test_summary, test_is_eval, lost)
     if extra:
         record["mode_scores"] = extra
+    if state.get("deploy"):
+        found = earlier.get("deployability") or _deploy(config, run_dir, test_is_eval)
+        record["deployability"] = found
     record["peak_rss_bytes"] = max(record["peak_rss_bytes"], earlier.get("peak_rss_bytes") or 0)
     spent = time.perf_counter() - started + (earlier.get("cell_seconds") or 0.0)
     record["cell_seconds"] = round(spent, 2)
@@ -81,6 +84,13 @@ def _train(config: Any, run_dir: Path) -> None:
     if run_dir.exists():
         shutil.rmtree(run_dir)  # an attempt that died before its first checkpoint
     run_training(config, quiet=True)
+
+
+def _deploy(config: Any, run_dir: Path, test_is_eval: bool) -> dict[str, Any]:
+    """Deployability on the split the report shows (test; eval when they are one)."""
+    from peftctl.bench.deploy import deployability
+
+    return deployability(config, run_dir, "eval" if test_is_eval else "test")
 
 
 def _mode_scores(config: Any, run_dir: Path, mode: str, test_is_eval: bool) -> dict[str, Any]:

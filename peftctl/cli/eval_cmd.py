@@ -19,7 +19,10 @@ ADAPTER_OPTION = typer.Option(
 def eval_command(
     target: list[str] = TARGET_ARG,
     model: str = typer.Option(
-        None, "--model", "-m", help="Model to score (alias, hub id or directory) with --dataset."
+        None,
+        "--model",
+        "-m",
+        help="Model to score (alias, hub id, directory or .gguf) with --dataset.",
     ),
     adapter: list[str] = ADAPTER_OPTION,
     method: str = typer.Option(

@@ -11,7 +11,7 @@ from peftctl.errors import PeftctlError
 
 RUN_ARG = typer.Argument(None, help="RUN_DIR of a finished `peftctl train` (model + adapter).")
 MODEL_OPTION = typer.Option(
-    None, "--model", "-m", help="Model without RUN_DIR (alias, hub id or directory)."
+    None, "--model", "-m", help="Model without RUN_DIR (alias, hub id, directory or .gguf file)."
 )
 ADAPTER_OPTION = typer.Option(None, "--adapter", "-a", help="Run or adapter directory for --model.")
 METHOD_OPTION = typer.Option(

@@ -1,4 +1,5 @@
-"""Load a causal LM and its tokenizer by name: the built-in default, a hub id or a local dir."""
+"""Load a causal LM and its tokenizer by name: the built-in default, a hub id, a local dir or a
+local ``.gguf`` file (dequantised by transformers' GGUF loader, e.g. a ``peftctl export``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from peftctl.facts.names import check_model_name, is_default_model
 # and in logs, for a load of seconds
 hf_logging.disable_progress_bar()
 T = TypeVar("T")
+GGUF_SUFFIX = ".gguf"
 
 
 def base_dtype(precision: str) -> torch.dtype:
@@ -67,7 +69,8 @@ def ensure_pad_token(tokenizer: PreTrainedTokenizerBase) -> None:
 
 
 def model_source(name: str) -> str:
-    """What ``from_pretrained`` gets for ``name``: a local directory or a hub id."""
+    """What ``from_pretrained`` gets for ``name``: a local directory, a ``.gguf`` file or a
+    hub id."""
     if is_default_model(name):
         from peftctl.models.default_model import default_model_dir
 
@@ -76,8 +79,12 @@ def model_source(name: str) -> str:
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path)
+    if path.is_file() and path.suffix == GGUF_SUFFIX:
+        return str(path)
     if path.exists():
-        raise PeftctlError(f"model '{name}' is a file; pass a model directory or a hub id")
+        raise PeftctlError(
+            f"model '{name}' is a file; pass a model directory, a {GGUF_SUFFIX} file or a hub id"
+        )
     return name
 
 
@@ -87,7 +94,10 @@ def _load(name: str, loader: Callable[..., T]) -> T:
     from peftctl.hub import hub_reachable
 
     source = model_source(name)
-    local = Path(source).is_dir()
+    path = Path(source)
+    if path.is_file():  # a .gguf file
+        return _load_gguf(name, path, loader)
+    local = path.is_dir()
     try:
         return loader(source) if local or hub_reachable() else loader(source, local_files_only=True)
     except (OSError, ValueError) as error:
@@ -95,6 +105,17 @@ def _load(name: str, loader: Callable[..., T]) -> T:
         if problem is None:
             raise
         raise problem from error
+
+
+def _load_gguf(name: str, path: Path, loader: Callable[..., T]) -> T:
+    """``loader`` on a GGUF file: transformers dequantises it (the families it can read)."""
+    try:
+        return loader(str(path.parent), gguf_file=path.name)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise PeftctlError(
+            f"model '{name}' cannot be read as GGUF ({_first_sentence(str(error))}); "
+            "transformers reads the GGUF files of the families `peftctl export` writes"
+        ) from error
 
 
 def _user_error(name: str, local: bool, error: Exception) -> PeftctlError | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from peftctl.errors import PeftctlError
 from peftctl.run_files import ADAPTER, METRICS, RECIPE, RUN_CARD
-from peftctl.ui import data
+from peftctl.ui import data, verdicts
 
 DEFAULT_X = "trainable_params"
 DEFAULT_Y = "test_primary"
@@ -26,12 +26,14 @@ class Page:
         self.roots = roots
         self.records: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
+        self.verdicts: list[verdicts.BenchVerdict] = []
         self.loaded_at = ""
         self.reload()
 
     def reload(self) -> None:
         self.records = data.load_records(self.roots)
         self.rows = data.table_rows(self.records)
+        self.verdicts = verdicts.bench_verdicts(self.records)
         self.loaded_at = time.strftime("%H:%M:%S")
 
     def fingerprint(self) -> tuple:
@@ -69,24 +71,33 @@ def build_app(roots: list[Path], *, read_only: bool = False):
         for tab in (results, compare, run):  # each tab fills itself when the page opens
             fn, inputs = tab["load"]
             app.load(fn, inputs, tab["outputs"])
+        app.load(*compare["verdicts_load"], compare["verdicts"])
         run_choice = run["choice"]
         timer = gr.Timer(REFRESH_SECONDS)
 
         def tick(previous: tuple, query: str, view: str, *compare_and_run: Any):
             current = page.fingerprint()
             if current == previous:
-                return [gr.skip()] * 7
+                return [gr.skip()] * 9
             page.reload()
             table, status, csv = _results(page, query, view)
             *axes, run = compare_and_run
             plot, front = _pareto(gr, page, *axes)
+            p_best, against = _verdicts(gr, page)
             ids = page.run_ids()
-            return current, table, status, csv, plot, front, gr.Dropdown(choices=ids, value=run)
+            choice = gr.Dropdown(choices=ids, value=run)
+            return current, table, status, csv, plot, front, p_best, against, choice
 
         timer.tick(
             tick,
             [fingerprint, results["query"], results["view"], *compare["inputs"], run_choice],
-            [fingerprint, *results["outputs"], compare["plot"], compare["front"], run_choice],
+            [
+                fingerprint,
+                *results["outputs"],
+                *compare["outputs"],
+                *compare["verdicts"],
+                run_choice,
+            ],
         )
         if not read_only:
             timer.tick(lambda: "\n\n".join(launcher.status_lines()) or "no jobs yet", None, jobs_md)
@@ -188,18 +199,41 @@ def _compare_tab(gr, page: Page) -> dict[str, Any]:
         elem_id="pareto-plot",
     )
     front = gr.Markdown(elem_id="pareto-front")
+    gr.Markdown("## Verdicts (paired, on the same test items)")
+    p_best = gr.BarPlot(
+        x="method",
+        y="P(best)",
+        color="bench",
+        y_lim=[0, 1],
+        sort="-y",
+        title="Probability of the best average (bootstrap over seeds and items)",
+        height=320,
+        elem_id="p-best",
+    )
+    against = gr.Markdown(elem_id="verdicts")
     inputs = [query, x, y, log_x]
     fn = lambda q, a, b, lg: _pareto(gr, page, q, a, b, lg)  # noqa: E731
     outputs = [plot, front]
     for event in (x.change, y.change, log_x.change, query.submit):
         event(fn, inputs, outputs)
+    verdict_outputs = [p_best, against]
     return {
         "inputs": inputs,
-        "plot": plot,
-        "front": front,
         "outputs": outputs,
+        "verdicts": verdict_outputs,
         "load": (fn, inputs),
+        "verdicts_load": (lambda: _verdicts(gr, page), []),
     }
+
+
+def _verdicts(gr, page: Page):
+    """The P(best) bar chart and the "against the best" tables of the served benches."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        verdicts.p_best_rows(page.verdicts), columns=["bench", "method", "P(best)"]
+    )
+    return gr.BarPlot(value=frame), verdicts.verdict_markdown(page.verdicts)
 
 
 def _pareto(gr, page: Page, query: str, x: str, y: str, log_x: bool):
@@ -210,6 +244,9 @@ def _pareto(gr, page: Page, query: str, x: str, y: str, log_x: bool):
     except PeftctlError as error:
         return gr.skip(), f"**filter error:** {error}"
     points = data.pareto_points(rows, x, y)
+    by_id = {r["id"]: r for r in page.records}
+    for p in points:
+        p["vs best"] = verdicts.mark(page.verdicts, by_id[p["id"]]) if p["id"] in by_id else ""
     x_title = f"{'log10 ' if log_x else ''}{x} ({_direction(x, 'x')})"
     y_title = f"{y} ({_direction(y, 'y')})"
     frame = pd.DataFrame(
@@ -221,6 +258,7 @@ def _pareto(gr, page: Page, query: str, x: str, y: str, log_x: bool):
                 "run": p["id"],
                 "method": p["label"],
                 "dataset": p["dataset"],
+                "vs best": p["vs best"],
             }
             for p in points
             if not (log_x and p[x] <= 0)

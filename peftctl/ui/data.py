@@ -55,7 +55,7 @@ def load_records(roots: Sequence[Path]) -> list[dict[str, Any]]:
 
             for record in select_lr(cell_records(BenchDir(source.path))):
                 cell = str(BenchDir(source.path).run_dir(record["name"]))  # even if moved
-                records.append({**record, "source": source.name, "run_dir": cell})
+                records.append({**record, "source": source.name, "run_dir": cell, "bench": True})
         else:
             records.append({**run_record(source.path), "source": str(Path(source.name).parent)})
     for record in records:

@@ -174,6 +174,40 @@ def test_a_finished_cell_asked_for_one_more_mode_is_scored_not_retrained(finishe
     assert "done: 0 finished, 0 failed, 1 already done" in last.stdout
 
 
+def test_deploy_measures_a_finished_cell_without_retraining(finished_bench, cli):
+    """``deploy=true``: size, merge, GGUF q8_0 read back and latency on the first seed's
+    cells; the merged model scores as the adapter (fp32 merge of a tiny LoRA)."""
+    spec, out, _ = finished_bench
+    (before,) = by_label(out)["lora"]
+    run = Path(before["run_dir"])
+    trained = (run / "log.jsonl").read_text()
+    again = in_process(cli, "run", str(spec), "methods=[lora]", "deploy=true", "-o", str(out), "-q")
+    assert again.returncode == 0, again.stderr
+    (after,) = by_label(out)["lora"]
+    assert (run / "log.jsonl").read_text() == trained and after["test"] == before["test"]
+    deploy = after["deployability"]
+    assert deploy["mergeable"] is True and deploy["adapter_bytes"] == before["adapter_bytes"]
+    own = after["test"]["metrics"]["accuracy"]
+    exact = after["precision"] == "fp32"  # in bf16 one of the 8 answers may flip
+    assert deploy["merged_score"] == pytest.approx(own, abs=1e-9 if exact else 0.126)
+    assert deploy["gguf_q8_0_score"] is not None and deploy["gguf_q8_0_bytes"] > 0
+    assert deploy["ms_per_token"]["adapter"] > 0 and deploy["ms_per_token"]["merged"] > 0
+    merged = run / "deploy" / "merged"
+    assert (merged / "predictions.jsonl").is_file() and not (run / "deploy" / "tmp").exists()
+    assert not list(run.rglob("*.safetensors")) or all(
+        "adapter" in str(p) or "checkpoint" in str(p) for p in run.rglob("*.safetensors")
+    )  # the merged model and the GGUF are deleted
+    with (out / "summary.csv").open() as handle:
+        (row,) = [r for r in csv.DictReader(handle) if r["label"] == "lora"]
+    assert float(row["merge_delta"]) == pytest.approx(0.0, abs=1e-9 if exact else 0.126)
+    assert row["gguf_delta"] != "" and float(row["ms_per_token_merged"]) > 0
+    summary = (out / "summary.md").read_text()
+    assert "## Deployability" in summary and "| lora | yes | " in summary
+    assert "Delta$ merged" in (out / "table.tex").read_text()
+    last = in_process(cli, "run", str(spec), "methods=[lora]", "deploy=true", "-o", str(out), "-q")
+    assert "done: 0 finished, 0 failed, 1 already done" in last.stdout
+
+
 def test_plan_estimates_each_cell_from_a_cached_probe(tmp_path, tiny_model_dir, cli):
     spec = write_spec(tmp_path, tiny_model_dir, methods=["lora"], seeds=[0, 1])
     out = tmp_path / "out"

@@ -313,3 +313,72 @@ def test_without_matplotlib_the_summary_says_how_to_get_plots(tmp_path, monkeypa
     written = write_report(tmp_path, [record()], title="t")
     assert "plots skipped: pip install 'peftctl[plots]'" in written["summary.md"].read_text()
     assert not (tmp_path / "plots").exists()
+
+
+def with_deploy(
+    rec: dict, merged: float | None, gguf: float | None, mergeable: bool = True
+) -> dict:
+    """``rec`` with a deployability record (scores on its test split)."""
+    deploy = {"mergeable": mergeable, "adapter_bytes": rec["adapter_bytes"], "split": "test",
+              "ms_per_token": {"adapter": 12.0, "merged": 10.0 if mergeable else None}}  # fmt: skip
+    if mergeable:
+        deploy.update(merged_score=merged, gguf_q8_0_score=gguf, gguf_q8_0_bytes=1000)
+    return {**rec, "deployability": deploy}
+
+
+def test_deployability_is_the_measured_seeds_change_and_latency(tmp_path):
+    from peftctl.bench.report import write_report
+
+    records = [
+        with_deploy(record(seed=0, test_score=0.80), merged=0.80, gguf=0.78),
+        record(seed=1, test_score=0.90),  # not measured: only the first seed is
+        with_deploy(record("prefix", seed=0, test_score=0.70), None, None, mergeable=False),
+        with_modes(with_deploy(record("ia3", seed=0, test_score=0.6), 0.55, 0.5), 0.3, 0.3),
+    ]
+    rows = {(row.label, row.dataset): row for row in summarise(records)}
+    lora = rows["lora", "sst2"]
+    assert lora.mergeable is True and lora.mean == pytest.approx(0.85)
+    assert lora.merge_delta == pytest.approx(0.0) and lora.gguf_delta == pytest.approx(-0.02)
+    assert lora.ms_per_token_adapter == 12.0 and lora.ms_per_token_merged == 10.0
+    prefix = rows["prefix", "sst2"]
+    assert prefix.mergeable is False and prefix.merge_delta is None
+    assert prefix.ms_per_token_merged is None
+    assert rows["ia3", "sst2 (rank)"].merge_delta == pytest.approx(-0.05)
+    assert rows["ia3", "sst2 (generate)"].merge_delta is None  # measured in the first mode only
+    write_report(tmp_path, records, title="t", plots=False)
+    text = (tmp_path / "summary.md").read_text()
+    assert "| lora | yes | 4 KB | +0.0 | -2.0 | 12.0 | 10.0 |" in text, text
+    assert "| prefix | no | 4 KB | — | — | 12.0 | — |" in text
+    tex = (tmp_path / "table.tex").read_text()
+    assert "Method & mergeable & adapter size & $\\Delta$ merged" in tex
+    assert "prefix & no & 4 KB & -- & -- & 12.0 & -- \\\\" in tex
+
+
+def test_without_deployability_there_is_no_such_section(tmp_path):
+    from peftctl.bench.report import write_report
+
+    write_report(tmp_path, [record()], title="t", plots=False)
+    assert "Deployability" not in (tmp_path / "summary.md").read_text()
+    assert "Delta" not in (tmp_path / "table.tex").read_text()
+
+
+def test_plots_with_45_methods_give_every_method_its_own_colour(tmp_path):
+    from matplotlib.colors import to_hex
+
+    from peftctl.bench.plots import _styles
+    from peftctl.bench.report import write_report
+
+    labels = [f"method{i:02d}" for i in range(45)]
+    styles = _styles(labels)
+    assert len({to_hex(colour) for colour, _ in styles.values()}) == 45
+    for n in (4, 12):  # the qualitative palettes for fewer
+        assert len({to_hex(c) for c, _ in _styles(labels[:n]).values()}) == n
+    records = [
+        with_log(tmp_path, record(label, dataset, seed, 1e-3, 0.5 + i / 100 + seed / 200))
+        for i, label in enumerate(labels)
+        for dataset in ("sst2", "cola")
+        for seed in (0, 1)
+    ]
+    written = write_report(tmp_path / "report", records, title="45")
+    for name in ("plots/bars.png", "plots/pareto_params.png", "plots/loss_curves.png"):
+        assert written[name].read_bytes().startswith(PNG_MAGIC)

@@ -145,3 +145,27 @@ def test_llama3_style_model_gets_rope_freqs_and_llama_bpe(lora_run, llama3_style
     assert tensors["rope_freqs.weight"].max() == 8.0  # the low frequencies: factor 8
     assert "output.weight" in tensors  # untied head
     assert reader.fields["tokenizer.ggml.pre"].contents() == "llama-bpe"
+
+
+def test_an_exported_gguf_file_is_a_model_name(lora_run, cli, tmp_path):
+    """`--model file.gguf` reads the file with transformers' GGUF loader: the f32 export of
+    a run answers as the run itself."""
+    path = export(cli, lora_run, tmp_path / "model-f32.gguf", "--quant", "f32")
+    prompt = ["--raw", "--prompt", "a gripping , beautifully acted", "--max-new-tokens", "6"]
+    code, expected, err = cli("generate", str(lora_run), *prompt, "--precision", "fp32")
+    assert code == 0, err
+    code, answer, err = cli("generate", "--model", str(path), *prompt, "--precision", "fp32")
+    assert code == 0, err
+    assert answer == expected
+
+
+def test_a_file_that_is_not_gguf_is_one_line(cli, tmp_path):
+    fake = tmp_path / "broken.gguf"
+    fake.write_bytes(b"not a gguf file")
+    code, _, err = cli("generate", "--model", str(fake), "--raw", "--prompt", "hi")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"model '{fake}' cannot be read as GGUF" in err
+    other = tmp_path / "weights.bin"
+    other.write_bytes(b"x")
+    code, _, err = cli("generate", "--model", str(other), "--raw", "--prompt", "hi")
+    assert code == 2 and "pass a model directory, a .gguf file or a hub id" in err

@@ -105,6 +105,17 @@ def write_run_files(run_dir: Path, method: str, score: float) -> None:
     (run_dir / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in predictions))
 
 
+def add_scored_items(run_dir: Path, score: float, items: int = 20) -> None:
+    """``items`` more predictions, the first ``score`` of them right: paired verdicts."""
+    rows = [
+        {"id": f"x{i}", "prompt": f"q{i}", "gold": "positive", "output": "positive",
+         "prediction": "positive", "correct": i < round(score * items)}
+        for i in range(items)
+    ]  # fmt: skip
+    with (run_dir / "predictions.jsonl").open("a") as handle:
+        handle.write("".join(json.dumps(row) + "\n" for row in rows))
+
+
 def make_served_folder(root: Path) -> Path:
     """``root/bench/quick`` (lora and ia3, 2 seeds each) and ``root/my_run`` (a plain run)."""
     bench = root / "bench" / "quick"
@@ -114,6 +125,7 @@ def make_served_folder(root: Path) -> Path:
             name = f"{label}-sst2-s{seed}"
             run_dir = bench / "cells" / name
             write_run_files(run_dir, label, score)
+            add_scored_items(run_dir, score)
             result = cell_result(name, label, seed, score, params, run_dir)
             (run_dir / "result.json").write_text(json.dumps(result))
             state = {

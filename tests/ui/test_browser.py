@@ -106,6 +106,8 @@ def test_results_compare_run_and_launch_in_a_browser(server, page, tmp_path, tin
     choose(page, "y-axis", "pscp")
     front.get_by_text("Pareto front of pscp vs trainable_params").first.wait_for()
     page.locator("#pareto-plot canvas, #pareto-plot svg").first.wait_for()
+    page.locator("#verdicts").get_by_text("bench/quick: against the best").first.wait_for()
+    page.locator("#p-best canvas, #p-best svg").first.wait_for()
     shot(page, tmp_path, "compare")
 
     page.get_by_role("tab", name="Run").click()

@@ -109,7 +109,8 @@ def test_run_detail_reads_curves_predictions_and_files(served):
     run = data.resolve_run(records, "bench/quick/lora-sst2-s0", [served])
     points = data.loss_points(run)
     assert [p["series"] for p in points] == ["train", "train", "train", "eval"]
-    assert [p["id"] for p in data.predictions(run, "wrong")] == ["1", "2"]
+    wrong = ["1", "2", "x16", "x17", "x18", "x19"]  # lora seed 0: 16 of the 20 extra right
+    assert [p["id"] for p in data.predictions(run, "wrong")] == wrong
     assert [p["id"] for p in data.predictions(run, "invalid")] == ["2"]
     assert "method" in data.read_text(run, "recipe.yaml")
     assert data.read_text(run, "nothing.txt").startswith("# nothing.txt: not written")
@@ -133,3 +134,25 @@ def test_pareto_fronts_are_per_dataset():
     ]
     points = data.pareto_points(rows, "trainable_params", "test_primary")
     assert {p["id"] for p in points if p["pareto"] == "Pareto front"} == {"a", "c"}
+
+
+def test_verdicts_mark_each_bench_cell_against_its_datasets_best(served):
+    from peftctl.bench.paired import mcnemar_exact
+    from peftctl.ui import verdicts
+
+    records = data.load_records([served])
+    (verdict,) = verdicts.bench_verdicts(records)  # the plain run has no verdict
+    assert verdict.source == "bench/quick"
+    ia3 = verdict.paired.versus["ia3", "sst2"]
+    # 23 paired items a seed; lora right and ia3 wrong on 2 (seed 0) and 3 (seed 1) items
+    assert ia3.best == "lora" and ia3.items == 46 and ia3.delta == pytest.approx(-5 / 46)
+    assert ia3.distinguishable and ia3.mcnemar_p == pytest.approx(mcnemar_exact(0, 5))
+    marks = {r["id"]: verdicts.mark([verdict], r) for r in records}
+    assert marks["bench/quick/lora-sst2-s0"] == "best"
+    assert marks["bench/quick/ia3-sst2-s1"].startswith("-10.9 [")
+    assert marks["my_run"] == ""
+    shares = verdicts.p_best_rows([verdict])
+    assert [row["method"] for row in shares] == ["lora", "ia3"] and shares[0]["P(best)"] > 0.95
+    text = verdicts.verdict_markdown([verdict])
+    assert "### bench/quick: against the best" in text and "| lora | +0.0 [+0.0, +0.0] |" in text
+    assert "No paired verdicts" in verdicts.verdict_markdown([])
