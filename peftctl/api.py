@@ -9,7 +9,8 @@ Hooks and records (a dataset's ``impl`` formatter returns a :class:`Rendered`)::
 
     from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
 
-Methods: :class:`MethodConfig` (options, light), :class:`Method` (the contract),
+Methods: :class:`MethodConfig` (options, light; :class:`TargetModulesConfig` for a method
+that adapts named modules, with the shared checks), :class:`Method` (the contract),
 :class:`PeftMethod` (a peft-backed method: implement ``peft_config()``),
 :class:`OwnWeightsMethod` (train a subset of the model's own weights: implement
 ``trainable_names()``), :class:`Arch` (torch-free shapes for ``trainable_estimate``),
@@ -39,13 +40,14 @@ from peftctl.methods.adapter_dir import load_adapter_dir, save_adapter_dir
 from peftctl.methods.base import (
     Method,
     MethodConfig,
+    TargetModulesConfig,
     causal_lm,
     lm_logits,
     write_dir_atomically,
 )
 from peftctl.methods.targets import target_linears
 from peftctl.models.transformers_compat import cache_kwargs, is_checkpointing, returned_cache
-from peftctl.recipes.finder import plugin_recipe_dir
+from peftctl.plugin_manager import plugin_recipe_dir
 from peftctl.specs import METHOD_CATEGORIES, TASK_TYPES, DatasetSpec, MethodSpec, MetricSpec
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ __all__ = [
     "PeftMethod",
     "PeftctlError",
     "Rendered",
+    "TargetModulesConfig",
     "Targets",
     "__version__",
     "cache_kwargs",

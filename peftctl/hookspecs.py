@@ -44,5 +44,8 @@ def peftctl_register_metrics() -> list[MetricSpec]:
 def peftctl_recipe_dirs() -> list[str]:
     """Return directories holding this plugin's YAML recipes (``<method>_<dataset>.yaml``).
 
+    Optional: without it, the ``recipes/`` folder of the plugin's package is used (inside
+    the wheel, or beside ``src/`` in a source checkout).
+
     :return: a list of directory paths; recipes inside are found by file name.
     """

@@ -260,13 +260,38 @@ class Plugins:
         return [info for info in self.infos if info.status == "failed"]
 
     def recipe_sources(self) -> list[tuple[Path, PluginInfo]]:
-        """``(recipe directory, the plugin that returned it)``, in discovery order."""
+        """``(recipe directory, its plugin)``, in discovery order: what a plugin's
+        ``peftctl_recipe_dirs`` returns, else its package's ``recipes/`` when there is one."""
         per_plugin = self._results.get("peftctl_recipe_dirs", {})
-        by_name = {info.name: info for info in self.infos if info.status != "failed"}
-        return [
-            (Path(d), by_name[name]) for name, dirs in per_plugin.items() if name in by_name
-            for d in dirs
-        ]  # fmt: skip
+        sources = []
+        for info in self.infos:
+            if info.status != "ok":
+                continue
+            if info.name in per_plugin:
+                sources += [(Path(folder), info) for folder in per_plugin[info.name]]
+                continue
+            folder = implicit_recipe_dir(self._pm.get_plugin(info.name))
+            if folder is not None:
+                sources.append((folder, info))
+        return sources
+
+
+def plugin_recipe_dir(plugin_file: str) -> Path:
+    """A plugin package's ``recipes/``: inside the installed wheel, beside the module
+    ``plugin_file``, or beside ``src/`` in a source checkout."""
+    package = Path(plugin_file).resolve().parent
+    installed = package / "recipes"
+    return installed if installed.is_dir() else package.parent.parent / "recipes"
+
+
+def implicit_recipe_dir(plugin: Any) -> Path | None:
+    """The ``recipes/`` folder of a plugin module's package (inside its wheel, or beside
+    ``src/`` in a source checkout), or beside a plugin file; None when there is none."""
+    module_file = getattr(plugin, "__file__", None)
+    if not module_file or getattr(plugin, "__name__", "").startswith("peftctl."):
+        return None  # the core registers its own recipes
+    folder = plugin_recipe_dir(module_file)
+    return folder if folder.is_dir() else None
 
 
 def _stamp(item: Any, cls: type, info: PluginInfo) -> Any:

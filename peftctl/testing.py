@@ -189,6 +189,39 @@ def fit(
     trainer.fit(resume_from=resume_from)
 
 
+def train_step(method: Method, model: nn.Module, *, lr: float = 1e-2, step: int = 1) -> None:
+    """One optimiser step of the trainer's loss (and the method's penalty) on a random batch,
+    then ``on_step``; the model is left in eval mode."""
+    model.train()
+    groups = method.parameter_groups(model, lr=lr, weight_decay=0.0)
+    optimizer = method.make_optimizer(groups, lr=lr)
+    loss = token_loss(method, model, random_batch(seed=step))
+    penalty = method.regularization(model)
+    (loss + (0 if penalty is None else penalty)).backward()
+    optimizer.step()
+    method.on_step(model, step)
+    optimizer.zero_grad(set_to_none=True)
+    model.eval()
+
+
+def trained_method(
+    name: str, model: nn.Module | None = None, *, lr: float = 1e-2, **options: Any
+) -> tuple[Method, nn.Module]:
+    """Method ``name`` (``options`` as recipe keys) applied to ``model`` (default
+    :func:`tiny_llama`) after one :func:`train_step`: ``(method, adapted model)``."""
+    method = make_method(name, **options)
+    adapted = method.apply(tiny_llama() if model is None else model)
+    train_step(method, adapted, lr=lr)
+    return method, adapted
+
+
+def masked_logits(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The model's own forward logits at the attended positions of ``batch``, without grad."""
+    with torch.no_grad():
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    return out.logits[batch["attention_mask"].bool()]
+
+
 def assert_logits_close(got: torch.Tensor, expected: torch.Tensor, atol: float, what: str):
     """``torch.testing.assert_close`` with ``what`` and the largest difference in the message."""
     torch.testing.assert_close(
@@ -240,16 +273,7 @@ class MethodContract:
 
     def train_step(self, method: Method, model: nn.Module, step: int = 1) -> None:
         """One optimiser step of the trainer's loss on a random batch."""
-        model.train()
-        groups = method.parameter_groups(model, lr=self.lr, weight_decay=0.0)
-        optimizer = method.make_optimizer(groups, lr=self.lr)
-        loss = token_loss(method, model, random_batch(seed=step))
-        penalty = method.regularization(model)
-        (loss + (0 if penalty is None else penalty)).backward()
-        optimizer.step()
-        method.on_step(model, step)
-        optimizer.zero_grad(set_to_none=True)
-        model.eval()
+        train_step(method, model, lr=self.lr, step=step)
 
     def trained(self) -> tuple[Method, nn.Module]:
         method, model = self.applied()

@@ -55,6 +55,32 @@ class MethodConfig:
         return None
 
 
+TARGETS_HELP = (
+    "Modules to adapt: name suffixes, roles (role:query, role:mlp, ...), a regular expression, "
+    "or ['all-linear']."
+)
+
+
+@dataclass(kw_only=True)
+class TargetModulesConfig(MethodConfig):
+    """Options of a method that adapts the modules ``target_modules`` names (queries and values
+    by default). A subclass redefines the field for another default and calls
+    ``super().validate()`` from its own ``validate``."""
+
+    target_modules: list[str] = field(
+        default_factory=lambda: ["role:query", "role:value"], metadata={"help": TARGETS_HELP}
+    )
+
+    def validate(self) -> None:
+        from peftctl.errors import PeftctlError
+
+        if not self.target_modules:
+            raise PeftctlError(
+                "method.target_modules is empty; name at least one module (a name suffix, a "
+                "role such as role:query, or all-linear)"
+            )
+
+
 class Method:
     """How one PEFT method turns a base model into a trainable one and persists the result.
 

@@ -6,16 +6,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from peftctl.errors import PeftctlError, unknown_name
+from peftctl.plugin_manager import plugin_recipe_dir  # noqa: F401  (0.2 plugins import it here)
 
 SUFFIXES = (".yaml", ".yml")
-
-
-def plugin_recipe_dir(plugin_file: str) -> Path:
-    """A plugin package's ``recipes/``: inside the installed wheel, beside the module
-    ``plugin_file``, or beside ``src/`` in a source checkout."""
-    package = Path(plugin_file).resolve().parent
-    installed = package / "recipes"
-    return installed if installed.is_dir() else package.parent.parent / "recipes"
 
 
 class Recipe(NamedTuple):

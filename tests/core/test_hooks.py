@@ -118,3 +118,30 @@ def test_hook_peftctl_recipe_dirs(make_plugin_dist, cli, tmp_path):
     )
     exit_code, _, err = cli("validate", "ia3_thirdparty")
     assert exit_code == 0, err
+
+
+def test_a_package_s_recipes_folder_is_found_without_the_hook(make_plugin_dist, cli):
+    """A plugin package with ``recipes/`` inside (as its wheel installs it) needs no
+    ``peftctl_recipe_dirs``: the core looks there."""
+    code = HEADER + (
+        "@hookimpl\ndef peftctl_register_metrics():\n"
+        "    return [MetricSpec(name='thinmetric', summary='s', impl='peftctl_thin.plugin:f')]\n"
+        "def f(predictions, references, *, labels=None):\n    return 0.0\n"
+    )
+    recipe = "# peftctl train ia3_thin\nmethod:\n  name: ia3\n"
+    make_plugin_dist(
+        "peftctl-thin",
+        "1.0",
+        {"thin": "peftctl_thin.plugin"},
+        {
+            "peftctl_thin/__init__.py": "",
+            "peftctl_thin/plugin.py": code,
+            "peftctl_thin/recipes/ia3_thin.yaml": recipe,
+        },
+    )
+    exit_code, out, err = cli("recipes", "list", "--json")
+    assert exit_code == 0, err
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["ia3_thin"]["package"] == "peftctl-thin"
+    exit_code, _, err = cli("validate", "ia3_thin")
+    assert exit_code == 0, err

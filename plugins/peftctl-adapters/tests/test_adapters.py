@@ -15,6 +15,7 @@ from peftctl.testing import (
     random_batch,
     shipped_recipe,
     tiny_llama,
+    trained_method,
 )
 
 METHODS = ("double_seq_bn", "seq_bn", "par_bn")
@@ -41,22 +42,10 @@ class TestParBn(MethodContract):
     expected_trainable = 2 * ONE_ADAPTER
 
 
-def make(name: str, **options):
-    return make_method(name, **options)
-
-
-def trained(name: str, **options):
-    contract = TestSeqBn()
-    method = make(name, **options)
-    model = method.apply(tiny_llama())
-    contract.train_step(method, model)
-    return method, model
-
-
 @pytest.mark.parametrize("name", METHODS)
 def test_cached_generation_equals_uncached(name):
     """adapters 1.3.0 drops the KV cache under transformers 4.57 unless the plugin renames it."""
-    _, model = trained(name, **OPTIONS)
+    _, model = trained_method(name, **OPTIONS)
     ids = random_batch()["input_ids"][:1, :6]
     common = {"max_new_tokens": 6, "do_sample": False, "pad_token_id": 0}
     common |= {"output_scores": True, "return_dict_in_generate": True}
@@ -70,7 +59,7 @@ def test_cached_generation_equals_uncached(name):
 
 @pytest.mark.parametrize("name", METHODS)
 def test_checkpoint_holds_only_adapter_weights(name, tmp_path):
-    method, model = trained(name, **OPTIONS)
+    method, model = trained_method(name, **OPTIONS)
     method.save(model, tmp_path / "adapter")
     assert sorted(p.name for p in (tmp_path / "adapter").iterdir()) == [
         "adapter.safetensors",
@@ -84,7 +73,7 @@ def test_checkpoint_holds_only_adapter_weights(name, tmp_path):
 
 
 def test_defaults_reduction_16_and_parallel_scaling_4(tmp_path):
-    method = make("par_bn")
+    method = make_method("par_bn")
     model = method.apply(tiny_llama())
     method.save(model, tmp_path / "adapter")
     saved = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["config"]
@@ -94,30 +83,30 @@ def test_defaults_reduction_16_and_parallel_scaling_4(tmp_path):
 
 
 def test_houlsby_adds_an_adapter_after_attention_too():
-    names = [n for n, _ in make("double_seq_bn").apply(tiny_llama()).named_parameters()]
+    names = [n for n, _ in make_method("double_seq_bn").apply(tiny_llama()).named_parameters()]
     assert any(".attention_adapters.adapters." in n for n in names)
     assert any(".output_adapters.adapters." in n for n in names)
 
 
 def test_leave_out_skips_layers_and_rejects_unknown_ones():
-    model = make("seq_bn", leave_out=[0]).apply(tiny_llama())
+    model = make_method("seq_bn", leave_out=[0]).apply(tiny_llama())
     adapted = {n.split(".")[2] for n, p in model.named_parameters() if p.requires_grad}
     assert adapted == {"1"}
     with pytest.raises(PeftctlError, match="leave_out names layers \\[5\\]"):
-        make("seq_bn", leave_out=[5]).apply(tiny_llama())
+        make_method("seq_bn", leave_out=[5]).apply(tiny_llama())
 
 
 def test_loading_another_architecture_or_no_adapter_is_a_clear_error(tmp_path):
-    method, model = trained("par_bn", **OPTIONS)
+    method, model = trained_method("par_bn", **OPTIONS)
     method.save(model, tmp_path / "adapter")
     with pytest.raises(PeftctlError, match="is_parallel=True, not a 'seq_bn' adapter"):
-        make("seq_bn", **OPTIONS).load(tiny_llama(), tmp_path / "adapter")
+        make_method("seq_bn", **OPTIONS).load(tiny_llama(), tmp_path / "adapter")
     with pytest.raises(PeftctlError, match=r"has no adapter_config\.json"):
-        make("seq_bn").load(tiny_llama(), tmp_path)
+        make_method("seq_bn").load(tiny_llama(), tmp_path)
 
 
 def test_merge_is_refused_with_the_reason():
-    method, model = trained("seq_bn", **OPTIONS)
+    method, model = trained_method("seq_bn", **OPTIONS)
     with pytest.raises(PeftctlError, match="non-linearity"):
         method.merge(model)
 
@@ -134,7 +123,7 @@ def test_trainable_estimates_on_the_default_model():
     """list-methods' figures; 1,262,520 is what a seq_bn run on SmolLM2-135M trains."""
 
     def estimate(name, **options):
-        return make(name, **options).config.trainable_estimate(DEFAULT_ARCH)
+        return make_method(name, **options).config.trainable_estimate(DEFAULT_ARCH)
 
     assert estimate("seq_bn") == estimate("par_bn") == 1_262_520
     assert estimate("double_seq_bn") == 2 * 1_262_520

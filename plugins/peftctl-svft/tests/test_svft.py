@@ -14,7 +14,15 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from peftctl.api import PeftctlError
-from peftctl.testing import MethodContract, make_method, random_batch, shipped_recipe, tiny_llama
+from peftctl.testing import (
+    MethodContract,
+    make_method,
+    masked_logits,
+    random_batch,
+    shipped_recipe,
+    tiny_llama,
+    trained_method,
+)
 
 # tiny_llama: hidden 32, MLP 64, k/v project to 16 -> full ranks q 32, k 16, v 16, o 32,
 # gate 32, up 32, down 32 (min(out, in)) = 192 per layer, 2 layers
@@ -57,23 +65,6 @@ class TestSvftStoredVectors(MethodContract):
     }
 
 
-def make(**options):
-    return make_method("svft", **options)
-
-
-def logits(model: nn.Module, batch: dict) -> torch.Tensor:
-    with torch.no_grad():
-        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-    return out.logits[batch["attention_mask"].bool()]
-
-
-def trained(**options):
-    method = make(**options)
-    model = method.apply(tiny_llama())
-    TestSvftPlain().train_step(method, model)
-    return method, model
-
-
 def layer(model: nn.Module, name: str = "q_proj") -> SvftLinear:
     found = getattr(model.model.layers[0].self_attn, name, None)
     return found if found is not None else getattr(model.model.layers[0].mlp, name)
@@ -82,8 +73,8 @@ def layer(model: nn.Module, name: str = "q_proj") -> SvftLinear:
 @pytest.mark.parametrize("pattern_name", ["plain", "banded", "random", "top_k"])
 def test_output_is_unchanged_at_initialisation(pattern_name):
     batch = random_batch()
-    model = make(pattern=pattern_name).apply(tiny_llama())
-    assert torch.equal(logits(model, batch), logits(tiny_llama(), batch))
+    model = make_method("svft", pattern=pattern_name).apply(tiny_llama())
+    assert torch.equal(masked_logits(model, batch), masked_logits(tiny_llama(), batch))
 
 
 def test_u_and_v_are_the_weights_singular_vectors():
@@ -101,7 +92,7 @@ def test_u_and_v_are_the_weights_singular_vectors():
 
 @pytest.mark.parametrize("pattern_name", ["plain", "banded", "random", "top_k"])
 def test_forward_equals_the_dense_update(pattern_name):
-    _, model = trained(pattern=pattern_name, off_diag=2)
+    _, model = trained_method("svft", pattern=pattern_name, off_diag=2)
     target = layer(model, "down_proj")
     assert torch.count_nonzero(target.m) > 0
     x = torch.randn(3, 5, target.base.in_features)
@@ -113,7 +104,7 @@ def test_forward_equals_the_dense_update(pattern_name):
 def test_forward_does_not_build_the_dense_update():
     """For one token, a dense U M Vᵀ (out x r x r + out x r x in multiply-adds) costs far
     more than projecting x: the forward's FLOPs stay within the projection's budget."""
-    method = make(pattern="banded", off_diag=2)
+    method = make_method("svft", pattern="banded", off_diag=2)
     model = method.apply(tiny_llama())
     target = layer(model, "up_proj")  # 64 x 32, rank 32
     out_f, in_f, r = target.base.out_features, target.base.in_features, target.rank
@@ -144,7 +135,7 @@ def test_patterns_have_the_documented_shapes():
 
 
 def test_checkpoint_holds_only_m_and_its_pattern(tmp_path):
-    method, model = trained(pattern="random", off_diag=1)
+    method, model = trained_method("svft", pattern="random", off_diag=1)
     method.save(model, tmp_path / "adapter")
     saved = load_file(str(tmp_path / "adapter" / "svft.safetensors"))
     trainable = dict(method.trainable_parameters(model))
@@ -155,51 +146,55 @@ def test_checkpoint_holds_only_m_and_its_pattern(tmp_path):
     assert len(saved) == 3 * len(values)  # m, rows, cols per layer
     meta = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
     assert meta["options"]["pattern"] == "random" and len(meta["layers"]) == 14
-    method, model = trained(pattern="banded", off_diag=1)  # derived pattern: no indices
+    method, model = trained_method(
+        "svft", pattern="banded", off_diag=1
+    )  # derived pattern: no indices
     method.save(model, tmp_path / "banded")
     assert all(k.endswith(".m") for k in load_file(str(tmp_path / "banded" / "svft.safetensors")))
 
 
 def test_loading_uses_the_adapters_own_options(tmp_path):
-    method, model = trained(pattern="top_k", off_diag=1, rank=8)
+    method, model = trained_method("svft", pattern="top_k", off_diag=1, rank=8)
     batch = random_batch()
-    expected = logits(model, batch)
+    expected = masked_logits(model, batch)
     method.save(model, tmp_path / "adapter")
-    loaded = make().load(tiny_llama(), tmp_path / "adapter")  # a plain-pattern instance
+    loaded = make_method("svft").load(
+        tiny_llama(), tmp_path / "adapter"
+    )  # a plain-pattern instance
     assert layer(loaded).rank == 8
-    torch.testing.assert_close(logits(loaded, batch), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(masked_logits(loaded, batch), expected, atol=1e-5, rtol=0)
 
 
 def test_unload_restores_the_base_model():
     batch = random_batch()
-    method, model = trained(pattern="banded")
-    assert not torch.equal(logits(model, batch), logits(tiny_llama(), batch))
+    method, model = trained_method("svft", pattern="banded")
+    assert not torch.equal(masked_logits(model, batch), masked_logits(tiny_llama(), batch))
     base = method.unload(model)
     assert not any(isinstance(m, SvftLinear) for m in base.modules())
-    assert torch.equal(logits(base, batch), logits(tiny_llama(), batch))
+    assert torch.equal(masked_logits(base, batch), masked_logits(tiny_llama(), batch))
 
 
 def test_merge_leaves_plain_linears_and_the_base_state_dict_keys():
-    method, model = trained(pattern="random")
+    method, model = trained_method("svft", pattern="random")
     batch = random_batch()
-    expected = logits(model, batch)
+    expected = masked_logits(model, batch)
     merged = method.merge(model)
     assert all(type(m) is nn.Linear for n, m in merged.named_modules() if n.endswith("_proj"))
     assert merged.state_dict().keys() == tiny_llama().state_dict().keys()
-    torch.testing.assert_close(logits(merged, batch), expected, atol=1e-4, rtol=0)
+    torch.testing.assert_close(masked_logits(merged, batch), expected, atol=1e-4, rtol=0)
 
 
 def test_loading_onto_another_model_is_a_clear_error(tmp_path):
-    method, model = trained()
+    method, model = trained_method("svft")
     method.save(model, tmp_path / "adapter")
     with pytest.raises(PeftctlError, match="differs from the one the adapter was trained on"):
-        make().load(tiny_llama(seed=1), tmp_path / "adapter")
+        make_method("svft").load(tiny_llama(seed=1), tmp_path / "adapter")
     with pytest.raises(PeftctlError, match=r"lacks adapter_config\.json or svft\.safetensors"):
-        make().load(tiny_llama(), tmp_path)
+        make_method("svft").load(tiny_llama(), tmp_path)
     with pytest.raises(PeftctlError, match=r"matches no linear layer.*q_proj"):
-        make(target_modules=["query"]).apply(tiny_llama())
+        make_method("svft", target_modules=["query"]).apply(tiny_llama())
     with pytest.raises(PeftctlError, match="pattern=diagonal is not one of"):
-        make(pattern="diagonal")
+        make_method("svft", pattern="diagonal")
 
 
 def test_recipe_is_shipped_and_valid():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
+from peftctl.api import MethodSpec, hookimpl
 
 _METHODS = (  # (name, class prefix, summary)
     ("double_seq_bn", "DoubleSeqBn", "Adapters after attention and MLP (Houlsby et al., 2019)"),
@@ -24,8 +24,3 @@ def peftctl_register_methods() -> list[MethodSpec]:
         )
         for name, cls, summary in _METHODS
     ]
-
-
-@hookimpl
-def peftctl_recipe_dirs() -> list[str]:
-    return [str(plugin_recipe_dir(__file__))]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftctl.api import Arch, MethodConfig, PeftctlError
+from peftctl.api import Arch, TargetModulesConfig
 
 DECODER_LINEARS = ("role:attention", "role:mlp")  # every decoder linear, on every family
 
 
 @dataclass(kw_only=True)
-class BitFitConfig(MethodConfig):
+class BitFitConfig(TargetModulesConfig):
     """Only the biases of the target linear layers train; a linear without a bias gets one,
     initialised to zero so the model's output is unchanged until training moves it."""
 
@@ -25,8 +25,7 @@ class BitFitConfig(MethodConfig):
     )
 
     def validate(self) -> None:
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one linear layer")
+        super().validate()
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.targets(self.target_modules)

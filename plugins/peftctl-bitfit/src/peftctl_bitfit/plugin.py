@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
+from peftctl.api import MethodSpec, hookimpl
 
 
 @hookimpl
@@ -17,8 +17,3 @@ def peftctl_register_methods() -> list[MethodSpec]:
             mergeable=True,
         )
     ]
-
-
-@hookimpl
-def peftctl_recipe_dirs() -> list[str]:
-    return [str(plugin_recipe_dir(__file__))]

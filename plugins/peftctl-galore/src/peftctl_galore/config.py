@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftctl.api import Arch, MethodConfig, PeftctlError
+from peftctl.api import Arch, PeftctlError, TargetModulesConfig
 
 PROJ_TYPES = ("std", "reverse_std", "left", "right", "full")
 OPTIMIZERS = ("adamw", "adafactor", "adamw8bit")
 
 
 @dataclass(kw_only=True)
-class GaloreConfig(MethodConfig):
+class GaloreConfig(TargetModulesConfig):
     """Gradient low-rank projection (Zhao et al., 2024): the target linears' weights train in
     full; their gradients are projected onto the top ``rank`` singular vectors (recomputed
     every ``update_proj_gap`` steps), the optimiser runs there and the update is projected
@@ -66,8 +66,7 @@ class GaloreConfig(MethodConfig):
     )
 
     def validate(self) -> None:
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one module")
+        super().validate()
         if self.layerwise:
             raise PeftctlError(
                 "method.layerwise=true is not supported: layer-wise GaLore steps each layer "

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl.api import MethodConfig, PeftctlError
+from peftctl.api import TargetModulesConfig
 
 if TYPE_CHECKING:
     from peftctl.api import Arch
 
 
 @dataclass(kw_only=True)
-class LoraConfig(MethodConfig):
+class LoraConfig(TargetModulesConfig):
     """Low-rank adapters ``W + (alpha / r) * B @ A`` on the target linear layers."""
 
     name: str = field(default="lora", metadata={"help": "Method name."})
@@ -23,13 +23,6 @@ class LoraConfig(MethodConfig):
     dropout: float = field(
         default=0.0,
         metadata={"help": "Dropout on the adapter input (0 = none, fastest).", "min": 0, "max": 1},
-    )
-    target_modules: list[str] = field(
-        default_factory=lambda: ["role:query", "role:value"],
-        metadata={
-            "help": "Modules to adapt: name suffixes, roles (role:query, role:mlp, ...), or "
-            "['all-linear']."
-        },
     )
     bias: str = field(
         default="none",
@@ -47,8 +40,7 @@ class LoraConfig(MethodConfig):
     )
 
     def validate(self) -> None:
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one module")
+        super().validate()
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.targets(self.target_modules)

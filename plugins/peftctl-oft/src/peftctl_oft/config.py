@@ -5,27 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl.api import MethodConfig, PeftctlError
+from peftctl.api import TargetModulesConfig
 
 if TYPE_CHECKING:
     from peftctl.api import Arch
 
 
 @dataclass(kw_only=True)
-class OftConfig(MethodConfig):
+class OftConfig(TargetModulesConfig):
     """Block-diagonal orthogonal rotations of the target weights (Qiu et al., 2023)."""
 
     name: str = field(default="oft", metadata={"help": "Method name."})
     block_size: int = field(
         default=32,
         metadata={"help": "Size of each orthogonal block; must divide the in-features.", "min": 1},
-    )
-    target_modules: list[str] = field(
-        default_factory=lambda: ["role:query", "role:value"],
-        metadata={
-            "help": "Modules to adapt: name suffixes, roles (role:query, role:mlp, ...), or "
-            "['all-linear']."
-        },
     )
     dropout: float = field(
         default=0.0, metadata={"help": "Multiplicative dropout on blocks.", "min": 0, "max": 1}
@@ -38,8 +31,7 @@ class OftConfig(MethodConfig):
     )
 
     def validate(self) -> None:
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one module")
+        super().validate()
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.targets(self.target_modules)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftctl.api import Arch, MethodConfig, PeftctlError
+from peftctl.api import Arch, TargetModulesConfig
 
 PATTERNS = ("plain", "banded", "random", "top_k")
 DECODER_LINEARS = ("role:attention", "role:mlp")  # every decoder linear, on every family
 
 
 @dataclass(kw_only=True)
-class SvftConfig(MethodConfig):
+class SvftConfig(TargetModulesConfig):
     """``W + U M Vᵀ`` on each target linear: U, V are the top ``rank`` singular vectors of the
     frozen W, M is an r x r matrix whose entries on a sparse ``pattern`` train (zero at start)."""
 
@@ -66,8 +66,7 @@ class SvftConfig(MethodConfig):
     )
 
     def validate(self) -> None:
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one linear layer")
+        super().validate()
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.targets(self.target_modules)

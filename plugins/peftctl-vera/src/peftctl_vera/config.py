@@ -5,23 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl.api import MethodConfig, PeftctlError
+from peftctl.api import TargetModulesConfig
 
 if TYPE_CHECKING:
     from peftctl.api import Arch
 
 
 @dataclass(kw_only=True)
-class VeraConfig(MethodConfig):
+class VeraConfig(TargetModulesConfig):
     """Frozen random low-rank matrices shared by all layers, with trained scaling vectors
     (Kopiczko et al., 2024)."""
 
     name: str = field(default="vera", metadata={"help": "Method name."})
     r: int = field(default=256, metadata={"help": "Rank of the shared random matrices.", "min": 1})
-    target_modules: list[str] = field(
-        default_factory=lambda: ["role:query", "role:value"],
-        metadata={"help": "Modules to adapt: name suffixes or roles (role:query, ...)."},
-    )
     dropout: float = field(
         default=0.0, metadata={"help": "Dropout on the adapter input.", "min": 0, "max": 1}
     )
@@ -33,8 +29,7 @@ class VeraConfig(MethodConfig):
     )
 
     def validate(self) -> None:
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one module")
+        super().validate()
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.targets(self.target_modules)  # the random A, B are frozen: d (r), b (out)

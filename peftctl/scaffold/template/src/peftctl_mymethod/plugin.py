@@ -3,7 +3,7 @@ since `peftctl list-methods` imports it on every call."""
 
 from __future__ import annotations
 
-from peftctl.api import MethodSpec, hookimpl, plugin_recipe_dir
+from peftctl.api import MethodSpec, hookimpl
 
 
 @hookimpl
@@ -18,8 +18,3 @@ def peftctl_register_methods() -> list[MethodSpec]:
             mergeable=True,
         )
     ]
-
-
-@hookimpl
-def peftctl_recipe_dirs() -> list[str]:
-    return [str(plugin_recipe_dir(__file__))]
