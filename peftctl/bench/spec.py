@@ -157,11 +157,11 @@ def find_spec(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path
+    shipped = shipped_specs()
+    if name_or_path in shipped:  # a shipped name, even beside a folder of that name (its bench)
+        return shipped[name_or_path]
     if path.is_dir():
         raise PeftctlError(f"bench spec '{name_or_path}' is a directory; pass a YAML file")
-    shipped = shipped_specs()
-    if name_or_path in shipped:
-        return shipped[name_or_path]
     if path.suffix in SPEC_SUFFIXES or "/" in name_or_path:
         raise PeftctlError(f"bench spec file '{name_or_path}' does not exist; check the path")
     raise unknown_name("bench spec", name_or_path, shipped, "see `peftctl bench list`")

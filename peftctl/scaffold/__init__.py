@@ -95,5 +95,7 @@ def template_texts(peft_config: str | None) -> dict[str, str]:
     tuner = peft_backed.inspect_tuner(peft_config)
     for relative, changes in peft_backed.edits(tuner).items():
         for old, new in changes:
+            if old not in texts[relative]:  # the template changed under the edit: a bug
+                raise RuntimeError(f"scaffold edit no longer applies to {relative}: {old[:60]!r}")
             texts[relative] = texts[relative].replace(old, new)
     return {**texts, **peft_backed.overrides(tuner)}

@@ -3,8 +3,11 @@
 The generated options dataclass has the peft config's plain options (numbers, flags, strings:
 their defaults and help text, read from peft's dataclass) plus ``target_modules``; the method
 is a :class:`~peftctl.api.PeftMethod` whose ``peft_config()`` passes them on. The trainable
-estimate is measured here, on probe layers of several shapes, as a formula per adapted linear;
-whether the adapter merges is measured too. Imports torch and peft (only this command does).
+estimate is measured here, on probe layers: a formula per adapted linear where one fits every
+probe shape, else a count per linear shape of the default model (and of the contract kit's
+tiny model) plus what the adapted layers share. Whether the adapter merges is measured too;
+summary, category and starting lr come from :mod:`peftctl.facts.peft_tuners`. Imports torch
+and peft (only this command does).
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from peftctl.errors import PeftctlError, did_you_mean
+from peftctl.facts.peft_tuners import TunerFacts, tuner_facts
 
 #: peft's fields every tuner has, and options a recipe does not set through this method
 SKIPPED = {"target_modules", "task_type", "peft_type", "inference_mode", "name"}
 PLAIN = {"int": int, "float": float, "bool": bool, "str": str}
 #: (in_features, out_features) of the probe layers the estimate is measured on
 PROBE_SHAPES = ((16, 32), (32, 16), (48, 48), (64, 32), (32, 80), (24, 56))
-DEFAULT_TARGETS = ["q_proj", "v_proj"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,12 @@ class PeftTuner:
     #: trainable parameters per adapted linear: c0 + c1*in + c2*out + c3*in*out; None when
     #: that form does not hold
     per_linear: tuple[int, int, int, int] | None
+    #: else: (in, out) -> trainable parameters of one adapted linear, and those all share
+    per_shape: dict[tuple[int, int], int] | None
+    shared: int
     mergeable: bool
     peft_version: str
+    facts: TunerFacts
 
 
 def inspect_tuner(class_name: str) -> PeftTuner:
@@ -59,14 +66,24 @@ def inspect_tuner(class_name: str) -> PeftTuner:
             f"--peft-config {class_name} is not a config class of peft "
             f"{peft.__version__}{did_you_mean(class_name, known)}; e.g. LoHaConfig, HRAConfig"
         )
+    if issubclass(cls, peft.PromptLearningConfig):
+        raise PeftctlError(
+            f"--peft-config {class_name} learns prompts, not layer updates: peftctl-prompt "
+            "implements peft's prompt-learning methods; scaffold a layer tuner (e.g. LoHaConfig)"
+        )
     options = plain_options(cls)
     defaults = {o.name: o.default for o in options}
+    formula = per_linear_formula(cls, defaults)
+    per_shape, shared = (None, 0) if formula else per_shape_counts(cls, defaults)
     return PeftTuner(
         class_name=class_name,
         options=options,
-        per_linear=per_linear_formula(cls, defaults),
+        per_linear=formula,
+        per_shape=per_shape,
+        shared=shared,
         mergeable=merges(cls, defaults),
         peft_version=peft.__version__,
+        facts=tuner_facts(class_name),
     )
 
 
@@ -97,25 +114,37 @@ def _help(spec: dataclasses.Field) -> str:
     return f"{first} (peft's {spec.name})." if first else f"peft's {spec.name}."
 
 
-def _probe_model(shape: tuple[int, int]) -> Any:
+def _probe_model(shape: tuple[int, int], copies: int = 1) -> Any:
+    """``copies`` blocks, each with one ``q_proj`` linear of ``shape``."""
     from torch import nn
 
-    class Probe(nn.Module):
+    class Block(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.q_proj = nn.Linear(*shape, bias=False)
 
+    class Probe(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = nn.ModuleList(Block() for _ in range(copies))
+
         def forward(self, x: Any) -> Any:
-            return self.q_proj(x)
+            for block in self.blocks:
+                x = block.q_proj(x)
+            return x
 
     return Probe()
 
 
-def _adapted(cls: type, options: dict[str, Any], shape: tuple[int, int]) -> Any:
+def _adapted(cls: type, options: dict[str, Any], shape: tuple[int, int], copies: int = 1) -> Any:
     import peft
 
     config = cls(target_modules=["q_proj"], **options)
-    return peft.get_peft_model(_probe_model(shape), config)
+    return peft.get_peft_model(_probe_model(shape, copies), config)
+
+
+def _trainable(model: Any) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def per_linear_formula(cls: type, options: dict[str, Any]) -> tuple[int, int, int, int] | None:
@@ -123,10 +152,10 @@ def per_linear_formula(cls: type, options: dict[str, Any]) -> tuple[int, int, in
     shape, or None when no such integer formula fits them all."""
     import numpy as np
 
-    counts = []
-    for shape in PROBE_SHAPES:
-        model = _adapted(cls, options, shape)
-        counts.append(sum(p.numel() for p in model.parameters() if p.requires_grad))
+    try:
+        counts = [_trainable(_adapted(cls, options, shape)) for shape in PROBE_SHAPES]
+    except Exception:  # a tuner that needs shapes these probes lack: counted per shape
+        return None
     rows = np.array([[1, i, o, i * o] for i, o in PROBE_SHAPES], dtype=float)
     solution = np.linalg.lstsq(rows, np.array(counts, dtype=float), rcond=None)[0]
     coefficients = tuple(round(c) for c in solution)
@@ -134,6 +163,42 @@ def per_linear_formula(cls: type, options: dict[str, Any]) -> tuple[int, int, in
         _per_linear(coefficients, i, o) == n for (i, o), n in zip(PROBE_SHAPES, counts, strict=True)
     )
     return coefficients if fits else None  # type: ignore[return-value]
+
+
+def estimate_shapes() -> list[tuple[int, int]]:
+    """The linear shapes a per-shape count is measured on: the default model's and those of
+    the contract kit's tiny model (so its exactness test runs)."""
+    from peftctl.facts.arch import DEFAULT_ARCH, Arch
+    from peftctl.testing import TINY_LLAMA
+
+    tiny = Arch(
+        num_layers=TINY_LLAMA["num_hidden_layers"],
+        hidden_size=TINY_LLAMA["hidden_size"],
+        intermediate_size=TINY_LLAMA["intermediate_size"],
+        num_heads=TINY_LLAMA["num_attention_heads"],
+        num_kv_heads=TINY_LLAMA["num_key_value_heads"],
+        vocab_size=TINY_LLAMA["vocab_size"],
+    )
+    shapes = [*DEFAULT_ARCH.linear_shapes().values(), *tiny.linear_shapes().values()]
+    return sorted(set(shapes))
+
+
+def per_shape_counts(
+    cls: type, options: dict[str, Any]
+) -> tuple[dict[tuple[int, int], int] | None, int]:
+    """``({(in, out): trainable per adapted linear}, shared)`` from probes with one and two
+    adapted linears of each shape; ``(None, 0)`` when what is shared differs between shapes
+    (no per-linear count exists) or peft cannot adapt a probe."""
+    per_shape, shared = {}, set()
+    try:
+        for shape in estimate_shapes():
+            one = _trainable(_adapted(cls, options, shape))
+            two = _trainable(_adapted(cls, options, shape, copies=2))
+            per_shape[shape] = two - one
+            shared.add(2 * one - two)
+    except Exception:
+        return None, 0
+    return (per_shape, shared.pop()) if len(shared) == 1 else (None, 0)
 
 
 def _per_linear(c: tuple[int, ...], i: int, o: int) -> int:
@@ -161,28 +226,19 @@ def overrides(tuner: PeftTuner) -> dict[str, str]:
 
 def edits(tuner: PeftTuner) -> dict[str, list[tuple[str, str]]]:
     """Template files changed in place: ``[(old, new), ...]`` per relative path."""
-    return {"src/peftctl_mymethod/plugin.py": plugin_edits(tuner), "README.md": readme_edits(tuner)}
+    return {
+        "src/peftctl_mymethod/plugin.py": plugin_edits(tuner),
+        "README.md": readme_edits(tuner),
+        "pyproject.toml": pyproject_edits(tuner),
+        "recipes/mymethod_sst2.yaml": recipe_edits(tuner),
+    }
 
 
 def config_module(tuner: PeftTuner) -> str:
     """``config.py``: the options dataclass and its trainable estimate."""
     fields = "".join(_field(option) for option in tuner.options)
     measured = "".join(f"\n    {json.dumps(o.name)}: {o.default!r}," for o in tuner.options)
-    if tuner.per_linear is None:
-        estimate = (
-            "        return None  # peft's count is no c0 + c1*in + c2*out + c3*in*out: derive it"
-        )
-    else:
-        estimate = textwrap.indent(
-            textwrap.dedent(f"""\
-                if any(getattr(self, name) != value for name, value in MEASURED_WITH.items()):
-                    return None  # other options: replace this with the closed form
-                shapes = arch.targets(self.target_modules)  # every adapted linear: (in, out)
-                if shapes is None:
-                    return None
-                return sum({formula(tuner.per_linear)} for i, o in shapes)"""),
-            " " * 8,
-        )
+    estimate, table = _estimate_code(tuner)
     return f'''"""MyMethod's options: the recipe's ``method.*`` keys, those of peft's
 ``{tuner.class_name}`` (peft {tuner.peft_version}) with its defaults. No torch here."""
 
@@ -190,37 +246,66 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftctl.api import Arch, MethodConfig, PeftctlError
+from peftctl.api import Arch, TargetModulesConfig
 
-#: The options ``trainable_estimate``'s formula was measured with (by ``peftctl new-method``).
+#: The options ``trainable_estimate`` was measured with (by ``peftctl new-method``).
 MEASURED_WITH = {{{measured}\n}}
 #: The options passed to peft's ``{tuner.class_name}`` as they are.
-PEFT_OPTIONS = tuple(MEASURED_WITH)
+PEFT_OPTIONS = tuple(MEASURED_WITH){table}
 
 
 @dataclass(kw_only=True)
-class MyMethodConfig(MethodConfig):
-    """peft's ``{tuner.class_name}`` on the target linear layers."""
+class MyMethodConfig(TargetModulesConfig):
+    """peft's ``{tuner.class_name}``: {tuner.facts.summary}."""
 
-    name: str = field(default="mymethod", metadata={{"help": "Method name."}})
-    target_modules: list[str] = field(
-        default_factory=lambda: {json.dumps(DEFAULT_TARGETS)},
-        metadata={{
-            "help": "Linear layers to adapt, as peft's target_modules: name suffixes, a "
-            "regular expression, or ['all-linear']."
-        }},
-    ){fields}
+    name: str = field(default="mymethod", metadata={{"help": "Method name."}}){fields}
 
     def validate(self) -> None:
         """Options that do not fit together are a user error: one line, exit code 2."""
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one linear layer")
+        super().validate()
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         """Trainable parameters on a model of shape ``arch`` (`peftctl list-methods`); exact
         for the options in MEASURED_WITH, None for others."""
 {estimate}
 '''
+
+
+def _estimate_code(tuner: PeftTuner) -> tuple[str, str]:
+    """The body of ``trainable_estimate`` and the module-level table it reads (or "")."""
+    head = """\
+        if any(getattr(self, name) != value for name, value in MEASURED_WITH.items()):
+            return None  # measured with those options only
+        shapes = arch.targets(self.target_modules)  # every adapted linear: (in, out)
+"""
+    if tuner.per_linear is not None:
+        return (
+            head
+            + f"""\
+        if shapes is None:
+            return None
+        return sum({formula(tuner.per_linear)} for i, o in shapes)""",
+            "",
+        )
+    if tuner.per_shape is None:
+        return (
+            "        return None  # peft's count is no sum over adapted linears: count it here",
+            "",
+        )
+    rows = "".join(f"\n    {shape}: {count}," for shape, count in tuner.per_shape.items())
+    table = (
+        "\n#: Trainable parameters of one adapted linear, by (in_features, out_features), and\n"
+        "#: those every adapted linear shares: measured on probes by ``peftctl new-method``.\n"
+        f"PER_LINEAR = {{{rows}\n}}\nSHARED = {tuner.shared}"
+    )
+    return (
+        head
+        + """\
+        if shapes is None or any(shape not in PER_LINEAR for shape in shapes):
+            return None
+        return SHARED + sum(PER_LINEAR[shape] for shape in shapes)""",
+        table,
+    )
 
 
 def formula(c: tuple[int, int, int, int]) -> str:
@@ -301,9 +386,9 @@ def plugin_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
     return [
         (
             'summary="Trained per-channel scales on the outputs of linear layers"',
-            f'summary="peft\'s {tuner.class_name} on linear layers"',
+            f"summary={json.dumps(_summary(tuner))}",
         ),
-        ('category="additive",', 'category="reparameterised",  # or additive, selective, ...'),
+        ('category="additive",', f'category="{tuner.facts.category}",'),
         ("mergeable=True,", f"mergeable={tuner.mergeable},"),
     ]
 
@@ -311,12 +396,49 @@ def plugin_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
 def readme_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
     """Changes to the template's README: what the method is."""
     old = (
-        "one trained scale per output\nchannel of the target linear layers (`q_proj`, `v_proj` "
-        "by default). The scales start at 1,\nso training starts from the base model, and "
-        "`peftctl merge` folds them into the weights."
+        "one trained scale per output\nchannel of the target linear layers (the query and value "
+        "projections by default, on every\nmodel family). The scales start at 1, so training "
+        "starts from the base model, and\n`peftctl merge` folds them into the weights."
     )
-    new = (
-        f"peft's `{tuner.class_name}` on the target\nlinear layers (`q_proj`, `v_proj` by "
-        f"default); its options are the recipe's `method.*` keys."
+    merge = "`peftctl merge` folds it into the weights" if tuner.mergeable else "it does not merge"
+    text = (
+        f"peft's `{tuner.class_name}`, {tuner.facts.summary}, on the target linear layers (the "
+        f"query and value projections by default); its options are the recipe's `method.*` "
+        f"keys; {merge}."
     )
+    first, *rest = textwrap.wrap(text, 92, initial_indent=" " * 48)
+    new = "\n".join([first.strip(), *rest])
     return [(old, new), ("replace the method with yours", "adjust the options to yours")]
+
+
+def pyproject_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
+    """Changes to the template's ``pyproject.toml``: description and peft as a dependency."""
+    major_minor = ".".join(tuner.peft_version.split(".")[:2])
+    return [
+        (
+            "trained per-channel scales on the outputs of linear layers.",
+            f"{_summary(tuner)}.",
+        ),
+        ('"torch>=2.4"]', f'"peft>={major_minor}", "torch>=2.4"]'),
+    ]
+
+
+def recipe_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
+    """Changes to the template's recipe: what it trains and a starting lr for the type."""
+    lines = textwrap.wrap(
+        f"MyMethod ({_summary(tuner)}) on the query and value projections; lr {tuner.facts.lr:g} "
+        "as in peft's method comparison: tune it for your budget",
+        95,
+    )
+    return [
+        (
+            "# MyMethod (trained output scales on the query and value projections)",
+            "\n".join(f"# {line}" for line in lines),
+        ),
+        ("  lr: 5.0e-3", f"  lr: {tuner.facts.lr:.1e}"),
+    ]
+
+
+def _summary(tuner: PeftTuner) -> str:
+    """``peft's LoHaConfig: low-rank Hadamard product updates (LyCORIS)``."""
+    return f"peft's {tuner.class_name}: {tuner.facts.summary}"

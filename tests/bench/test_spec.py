@@ -163,6 +163,19 @@ def test_unknown_spec_suggests_a_shipped_one(cli):
     assert code == 2 and "unknown bench spec 'quik' (did you mean 'quick'?)" in err
 
 
+def test_a_shipped_name_beside_a_folder_of_that_name_is_the_shipped_spec(
+    cli, tmp_path, monkeypatch
+):
+    """`peftctl bench run quick` where ./quick is its bench directory (runs/bench/quick)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "mine").mkdir()
+    code, out, err = cli("bench", "validate", "quick", "seeds=[0]")
+    assert code == 0 and "2 cells" in out, err
+    code, _, err = cli("bench", "validate", "mine")
+    assert code == 2 and "bench spec 'mine' is a directory; pass a YAML file" in err
+
+
 def test_status_of_a_folder_that_is_no_bench(cli, tmp_path):
     code, _, err = cli("bench", "status", str(tmp_path))
     assert code == 2 and "is not a bench directory" in err

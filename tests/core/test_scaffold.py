@@ -40,8 +40,10 @@ def check(argv: list, env: dict[str, str]) -> str:
 #: name -> (new-method options, trainable parameters on the default model)
 SCAFFOLDS = {
     "scaffolded": ((), 30 * (576 + 192)),  # the template: q_proj, v_proj outputs of SmolLM2
-    # --peft-config: LoHa, 2r(in + out) on q, k, v, o
+    # --peft-config: LoHa, 2r(in + out) on q and v (a formula per linear)
     "peft_backed": (("--peft-config", "LoHaConfig"), 30 * 16 * (576 + 576 + 576 + 192)),
+    # LoKr: no such formula (it factorises each shape); counted per shape, q 960 and v 608
+    "kron_backed": (("--peft-config", "LoKrConfig"), 30 * (960 + 608)),
 }
 
 
@@ -72,6 +74,31 @@ def test_scaffolds_install_list_and_pass_their_own_tests(tmp_path, cli):
     tests += ["-p", "no:cacheprovider", "--import-mode=importlib"]
     summary = check(tests, env).strip().splitlines()[-1]
     assert " passed" in summary and "skipped" not in summary and "failed" not in summary
+
+
+def test_a_peft_backed_package_declares_what_it_imports_and_describes_its_tuner(tmp_path, cli):
+    package = tmp_path / "peftctl-kron"
+    code, _, err = cli("new-method", "kron", "--dir", str(package), "--peft-config", "LoKrConfig")
+    assert code == 0, err
+    pyproject = (package / "pyproject.toml").read_text()
+    assert '"peft>=' in pyproject and '"torch>=' in pyproject
+    assert "Kronecker" in pyproject and "per-channel scales" not in pyproject
+    recipe = (package / "recipes" / "kron_sst2.yaml").read_text()
+    assert "  lr: 3.0e-03\n" in recipe and "Kronecker" in recipe and "output scales" not in recipe
+    config = (package / "src" / "peftctl_kron" / "config.py").read_text()
+    assert "PER_LINEAR = {" in config and "(576, 576): 960," in config
+    assert "return None  # peft's count" not in config
+    plugin = (package / "src" / "peftctl_kron" / "plugin.py").read_text()
+    assert "peftctl_recipe_dirs" not in plugin and 'category="reparameterised"' in plugin
+
+
+def test_a_prompt_learning_config_is_refused_in_one_line(tmp_path, cli):
+    target = tmp_path / "x"
+    code, _, err = cli(
+        "new-method", "x", "--dir", str(target), "--peft-config", "PromptTuningConfig"
+    )
+    assert code == 2 and err.count("\n") == 1 and "peftctl-prompt implements" in err
+    assert not target.exists()
 
 
 def test_names_follow_the_method_name(tmp_path):

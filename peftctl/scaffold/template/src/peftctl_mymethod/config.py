@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftctl.api import Arch, MethodConfig, PeftctlError
+from peftctl.api import Arch, TargetModulesConfig
 
 
 @dataclass(kw_only=True)
-class MyMethodConfig(MethodConfig):
-    """One trained scale per output channel of each target linear layer, starting at 1."""
+class MyMethodConfig(TargetModulesConfig):
+    """One trained scale per output channel of each target linear layer, starting at 1.
+    ``target_modules`` (queries and values by default) and its check come from the base."""
 
     name: str = field(default="mymethod", metadata={"help": "Method name."})
-    target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "v_proj"],
-        metadata={
-            "help": "Linear layers whose outputs are scaled, as peft's target_modules: name "
-            "suffixes, a regular expression, or ['all-linear']."
-        },
-    )
 
     def validate(self) -> None:
         """Options that do not fit together are a user error: one line, exit code 2."""
-        if not self.target_modules:
-            raise PeftctlError("method.target_modules is empty; name at least one linear layer")
+        super().validate()
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         """One scale per output feature of each target, in every layer (`list-methods`)."""

@@ -1,0 +1,90 @@
+"""What peftctl knows about peft's tuner types without importing peft: a one-line summary, a
+category and a starting learning rate per config class (``peftctl new-method --peft-config``
+writes them into a new package). No torch here.
+
+The learning rates are those of peft's own method comparison (``method_comparison/MetaMathQA``:
+Llama-3.2-3B, 5,000 steps of batch 4; its default is 1e-4 where an experiment sets none). A
+short budget on a small model usually wants more: sweep it (``methods[i].lr=[...]`` in a bench).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class TunerFacts(NamedTuple):
+    """One peft config class: what it does, its peftctl category, where to start the lr."""
+
+    summary: str
+    category: str
+    lr: float
+
+
+PEFT_DEFAULT_LR = 1e-4
+_R, _A, _S, _P, _H = "reparameterised", "additive", "selective", "prompt-based", "hybrid"
+
+PEFT_TUNERS: dict[str, TunerFacts] = {
+    "AdaLoraConfig": TunerFacts(
+        "LoRA with SVD-shaped updates whose rank budget is pruned", _R, 1e-4
+    ),
+    "AdamssConfig": TunerFacts("adaptive multi-subspace updates from the weight's SVD", _R, 1e-4),
+    "AdaptionPromptConfig": TunerFacts("Llama-Adapter: gated prompts in the top layers", _P, 5e-3),
+    "BOFTConfig": TunerFacts("butterfly-factorised orthogonal weight rotations", _R, 1e-4),
+    "BdLoraConfig": TunerFacts("block-diagonal LoRA for sharded serving", _R, 1e-4),
+    "BeftConfig": TunerFacts("trained bias offsets on the target layers", _S, 1e-4),
+    "C3AConfig": TunerFacts("circular-convolution adapters", _R, 3e-1),
+    "CPTConfig": TunerFacts("context-aware prompt tuning on in-context examples", _P, 1e-4),
+    "CartridgeConfig": TunerFacts("a trained KV-cache prefix distilled from a corpus", _P, 1e-4),
+    "DeftConfig": TunerFacts("decomposed low-rank updates with a trained direction", _R, 1e-4),
+    "DeloraConfig": TunerFacts("LoRA with decoupled, bounded update norms", _R, 1e-3),
+    "FourierFTConfig": TunerFacts("a few trained spectral coefficients per weight", _R, 1e-4),
+    "FrodConfig": TunerFacts("sparse rotations of the weight's frozen eigenbasis", _R, 1e-3),
+    "GloraConfig": TunerFacts(
+        "generalised LoRA: trained scale, shift and low-rank paths", _R, 5e-4
+    ),
+    "GraloraConfig": TunerFacts("granular LoRA: a grid of small blocks per weight", _R, 2e-4),
+    "HRAConfig": TunerFacts("Householder reflections applied to the weights", _R, 1e-4),
+    "HiraConfig": TunerFacts("Hadamard high-rank updates (W * AB)", _R, 4.5e-3),
+    "IA3Config": TunerFacts("learned rescaling of keys, values and feed-forward inputs", _A, 1e-3),
+    "KasaConfig": TunerFacts("knowledge-aware SVD adaptation of the weights", _R, 1e-4),
+    "LNTuningConfig": TunerFacts("trains the layer norms", _S, 1e-4),
+    "LilyConfig": TunerFacts("low-rank experts shared across layers with routers", _R, 1e-4),
+    "LoHaConfig": TunerFacts("low-rank Hadamard product updates (LyCORIS)", _R, 1e-4),
+    "LoKrConfig": TunerFacts("low-rank Kronecker product updates (LyCORIS)", _R, 3e-3),
+    "LoraConfig": TunerFacts("low-rank updates W + (alpha / r) BA", _R, 1e-4),
+    "MissConfig": TunerFacts("matrix shard sharing: one small trained shard per weight", _R, 1e-4),
+    "MontecloraConfig": TunerFacts("LoRA with Monte Carlo sampled low-rank updates", _R, 1e-4),
+    "MultitaskPromptTuningConfig": TunerFacts("a shared soft prompt with task factors", _P, 1e-4),
+    "OFTConfig": TunerFacts("block-diagonal orthogonal rotations of the weights", _R, 1e-4),
+    "OSFConfig": TunerFacts("orthogonal subspace fine-tuning of the minor singular part", _R, 5e-5),
+    "PacaConfig": TunerFacts(
+        "partial connection adaptation: a few trained weight columns", _S, 1e-4
+    ),
+    "PeanutConfig": TunerFacts("non-linear low-rank updates computed from the weights", _R, 1e-4),
+    "PolyConfig": TunerFacts("a routed mixture of LoRA skills per task", _H, 1e-4),
+    "PrefixTuningConfig": TunerFacts("trained key/value prefixes in every layer", _P, 1e-3),
+    "PromptEncoderConfig": TunerFacts("P-tuning: soft prompts from a prompt encoder", _P, 1e-4),
+    "PromptTuningConfig": TunerFacts("trained soft-prompt embeddings", _P, 1e-3),
+    "PsoftConfig": TunerFacts("principal-subspace orthogonal fine-tuning", _R, 1e-4),
+    "PveraConfig": TunerFacts("VeRA with a probabilistic (sampled) projection", _R, 3e-3),
+    "RandLoraConfig": TunerFacts("full-rank updates from random low-rank bases", _R, 1e-4),
+    "RoadConfig": TunerFacts("trained 2-d rotations of the outputs", _R, 1e-3),
+    "ShadowConfig": TunerFacts("a small shadow network beside the frozen model", _A, 1e-4),
+    "ShiraConfig": TunerFacts("a sparse high-rank set of trained weight entries", _S, 3e-4),
+    "SupertuningConfig": TunerFacts("a chosen fraction of weight entries trains", _S, 1e-4),
+    "TinyLoraConfig": TunerFacts("LoRA updates from a tiny shared trained vector", _R, 1e-3),
+    "TrainableTokensConfig": TunerFacts("trains the embeddings of chosen tokens only", _S, 2e-1),
+    "UniLoraConfig": TunerFacts("LoRA weights drawn from one shared trained vector", _R, 1e-4),
+    "VBLoRAConfig": TunerFacts("LoRA built from a shared bank of trained vectors", _R, 5e-4),
+    "VeloraConfig": TunerFacts("LoRA with compressed activations for memory", _R, 1e-4),
+    "VeraConfig": TunerFacts("trained scales on shared random low-rank matrices", _R, 1e-3),
+    "WaveFTConfig": TunerFacts("a few trained wavelet coefficients per weight", _R, 1e-4),
+    "XLoraConfig": TunerFacts("a learned mixture of existing LoRA experts", _H, 1e-4),
+}
+
+
+def tuner_facts(class_name: str) -> TunerFacts:
+    """The facts of peft config ``class_name``; a neutral entry for one not listed yet."""
+    return PEFT_TUNERS.get(
+        class_name, TunerFacts(f"peft's {class_name} on the target layers", _R, PEFT_DEFAULT_LR)
+    )
