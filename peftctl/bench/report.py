@@ -41,7 +41,7 @@ NONE = "—"
 CONFIDENCE = 0.95
 SUMMARY_COLUMNS = (
     *("label", "method", "dataset", "primary_metric", "n", "seeds", "mean", "std", "ci95"),
-    *("eval_mean", "lrs", "lr_swept", "test_is_eval", "complete", *COSTS),
+    *("eval_mean", "lrs", "lr_swept", "test_is_eval", "complete", *COSTS, "mergeable"),
     *("vs_best", "vs_best_low", "vs_best_high", "mcnemar_p", "p_best", "lr_spread", "lr_margin"),
 )
 VERSIONED = ("torch", "transformers", "peft", "peftctl")

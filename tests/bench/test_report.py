@@ -346,6 +346,10 @@ def test_deployability_is_the_measured_seeds_change_and_latency(tmp_path):
     assert rows["ia3", "sst2 (rank)"].merge_delta == pytest.approx(-0.05)
     assert rows["ia3", "sst2 (generate)"].merge_delta is None  # measured in the first mode only
     write_report(tmp_path, records, title="t", plots=False)
+    with (tmp_path / "summary.csv").open() as handle:
+        csv_rows = {(r["label"], r["dataset"]): r for r in csv.DictReader(handle)}
+    assert csv_rows["prefix", "sst2"]["mergeable"] == "False"
+    assert float(csv_rows["lora", "sst2"]["gguf_delta"]) == pytest.approx(-0.02)
     text = (tmp_path / "summary.md").read_text()
     assert "| lora | yes | 4 KB | +0.0 | -2.0 | 12.0 | 10.0 |" in text, text
     assert "| prefix | no | 4 KB | — | — | 12.0 | — |" in text
