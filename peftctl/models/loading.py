@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 from transformers import (
@@ -39,8 +39,31 @@ def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> PreTrainedT
             source, trust_remote_code=trust_remote_code, **kw
         ),
     )
+    source = Path(model_source(name))
+    if source.is_file():
+        gguf_special_tokens(tokenizer, source)
     ensure_pad_token(tokenizer)
     return tokenizer
+
+
+def gguf_special_tokens(tokenizer: PreTrainedTokenizerBase, path: Path) -> None:
+    """Give a tokenizer read from GGUF file ``path`` the special tokens and the BOS rule the
+    file states (transformers 4.57 reads them wrong: eos = bos, a BOS added regardless)."""
+    from gguf import GGUFReader
+
+    fields = GGUFReader(path).fields
+
+    def scalar(key: str) -> Any:
+        field = fields.get(key)
+        return None if field is None else field.parts[field.data[0]][0].item()
+
+    for key, attribute in (("bos", "bos_token"), ("eos", "eos_token"), ("padding", "pad_token")):
+        token_id = scalar(f"tokenizer.ggml.{key}_token_id")
+        if token_id is not None:
+            setattr(tokenizer, attribute, tokenizer.convert_ids_to_tokens(int(token_id)))
+    add_bos = scalar("tokenizer.ggml.add_bos_token")
+    if add_bos is not None and hasattr(tokenizer, "add_bos_token"):
+        tokenizer.add_bos_token = bool(add_bos)
 
 
 def load_model(
@@ -111,9 +134,10 @@ def _load_gguf(name: str, path: Path, loader: Callable[..., T]) -> T:
     """``loader`` on a GGUF file: transformers dequantises it (the families it can read)."""
     try:
         return loader(str(path.parent), gguf_file=path.name)
-    except (OSError, ValueError, KeyError, RuntimeError) as error:
+    except Exception as error:  # a truncated or foreign file fails in many ways in the reader
         raise PeftctlError(
-            f"model '{name}' cannot be read as GGUF ({_first_sentence(str(error))}); "
+            f"model '{name}' cannot be read as GGUF ({type(error).__name__}: "
+            f"{_first_sentence(str(error))}); "
             "transformers reads the GGUF files of the families `peftctl export` writes"
         ) from error
 

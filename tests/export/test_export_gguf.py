@@ -147,7 +147,7 @@ def test_llama3_style_model_gets_rope_freqs_and_llama_bpe(lora_run, llama3_style
     assert reader.fields["tokenizer.ggml.pre"].contents() == "llama-bpe"
 
 
-def test_an_exported_gguf_file_is_a_model_name(lora_run, cli, tmp_path):
+def test_an_exported_gguf_file_is_a_model_name(lora_run, cli, tmp_path, tiny_model_dir):
     """`--model file.gguf` reads the file with transformers' GGUF loader: the f32 export of
     a run answers as the run itself."""
     path = export(cli, lora_run, tmp_path / "model-f32.gguf", "--quant", "f32")
@@ -157,6 +157,13 @@ def test_an_exported_gguf_file_is_a_model_name(lora_run, cli, tmp_path):
     code, answer, err = cli("generate", "--model", str(path), *prompt, "--precision", "fp32")
     assert code == 0, err
     assert answer == expected
+    from peftctl.models.loading import load_tokenizer
+
+    original, read_back = load_tokenizer(tiny_model_dir), load_tokenizer(str(path))
+    for name in ("bos_token", "eos_token", "pad_token"):  # transformers 4.57 misreads them
+        assert getattr(read_back, name) == getattr(original, name), name
+    text = "a gripping , beautifully acted"
+    assert read_back(text).input_ids == original(text).input_ids  # no BOS added
 
 
 def test_a_file_that_is_not_gguf_is_one_line(cli, tmp_path):

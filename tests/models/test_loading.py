@@ -77,10 +77,14 @@ def test_directory_that_is_not_a_model_is_a_one_line_error(tmp_path):
 
 
 def test_file_instead_of_directory_is_an_error(tmp_path):
-    weights = tmp_path / "model.gguf"
-    weights.write_bytes(b"GGUF")
-    with pytest.raises(PeftctlError, match="is a file"):
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"weights")
+    with pytest.raises(PeftctlError, match="is a file; pass a model directory, a .gguf file"):
         load_model(str(weights))
+    truncated = tmp_path / "model.gguf"
+    truncated.write_bytes(b"GGUF")
+    with pytest.raises(PeftctlError, match="cannot be read as GGUF"):
+        load_model(str(truncated))
 
 
 def test_remote_code_runs_only_when_asked(tmp_path):
