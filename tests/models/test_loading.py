@@ -79,7 +79,7 @@ def test_directory_that_is_not_a_model_is_a_one_line_error(tmp_path):
 def test_file_instead_of_directory_is_an_error(tmp_path):
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(b"weights")
-    with pytest.raises(PeftctlError, match="is a file; pass a model directory, a .gguf file"):
+    with pytest.raises(PeftctlError, match=r"is a file; pass a model directory, a \.gguf file"):
         load_model(str(weights))
     truncated = tmp_path / "model.gguf"
     truncated.write_bytes(b"GGUF")
