@@ -167,7 +167,8 @@ def method_ranking(rows: Sequence[Row]) -> list[MethodRow]:
         for label, members in by_label.items()
     }
     averages = {label: sum(v) / len(v) for label, v in means.items() if v}
-    ranks = competition_ranks(averages)
+    everywhere = len({row.dataset for row in rows})  # a partial average is not ranked
+    ranks = competition_ranks({k: v for k, v in averages.items() if len(means[k]) == everywhere})
     dataset_ranks: dict[str, list[int]] = {label: [] for label in by_label}
     for members in _group(scored, lambda row: row.dataset).values():
         for label, rank in competition_ranks({r.label: r.mean for r in members}).items():

@@ -268,7 +268,7 @@ def score_table(
     datasets = _ordered(row.dataset for row in rows)
     cells = {(row.label, row.dataset): row for row in rows}
     best = {d: _best([r.mean for r in rows if r.dataset == d]) for d in datasets}
-    best_avg = _best([m.average for m in ranking])
+    best_avg = _best([m.average for m in ranking if m.rank is not None])  # complete averages
     body = []
     for method in ranking:
         line = [_text(method.label, style)]
@@ -457,7 +457,8 @@ def _score_caption(rows: Sequence[Row], paired: Paired | None = None) -> str:
     return (
         f"Test {metric} ×100 at the lr with the best eval score, mean ± {confidence} confidence "
         "half-width over seeds (Student's t; the mean alone with one seed). Best per dataset in "
-        "bold. avg: the mean over datasets; rank: by avg (ties share a rank)."
+        "bold. avg: the mean over datasets; rank: by avg (ties share a rank; an avg* over fewer "
+        "datasets is not ranked)."
         + (
             " ≈: not distinguishable from the best (see below); P best: the probability of "
             "the best avg."
