@@ -192,8 +192,13 @@ def _bars_figure(
         errors = [(r.ci or 0.0) * 100 for r in mine]
         ax.barh(range(len(mine)), means, xerr=errors, capsize=2,
                 color=[styles[r.label][0] for r in mine], height=0.7)  # fmt: skip
-        names = [r.label + (" ≈" if (r.label, dataset) in close else "") for r in mine]
-        names[-1] = f"{mine[-1].label} (best)"
+        top = mine[-1].mean  # ties share "best"
+        names = [
+            f"{r.label} (best)"
+            if r.mean == top
+            else r.label + (" ≈" if (r.label, dataset) in close else "")
+            for r in mine
+        ]
         ax.set_yticks(range(len(mine)), names, fontsize=8)
         ax.set_ylim(-0.6, len(mine) - 0.4)
         for i, (mean, error) in enumerate(zip(means, errors, strict=True)):
