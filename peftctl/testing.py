@@ -27,22 +27,7 @@ import torch
 from torch import nn
 
 from peftctl.api import Method, MethodSpec, PeftctlError, causal_lm, lm_logits
-
-#: The tiny model's shapes: 2 decoder layers, hidden 32, 4 heads of width 8 with 2 key/value
-#: heads, MLP width 64, vocabulary 100, untied LM head. Per layer the linears are
-#: (in -> out) q_proj 32->32, k_proj 32->16, v_proj 32->16, o_proj 32->32, gate_proj 32->64,
-#: up_proj 32->64, down_proj 64->32; the RMSNorms have 32 weights each.
-TINY_LLAMA = dict(
-    vocab_size=100,
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    pad_token_id=0,
-    bos_token_id=1,
-    eos_token_id=2,
-)
+from peftctl.facts.arch import TINY_LLAMA  # the kit's model shapes, also read without torch
 
 
 def tiny_llama(seed: int = 0, **overrides: Any) -> nn.Module:

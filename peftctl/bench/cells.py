@@ -24,7 +24,16 @@ _UNHASHED = (("dataset", "data_dir"), ("output_dir",))
 
 
 IDENTITY_KEYS = (
-    *("id", "name", "label", "method", "dataset", "seed", "lr", "lr_swept", "modes", "deploy"),
+    "id",
+    "name",
+    "label",
+    "method",
+    "dataset",
+    "seed",
+    "lr",
+    "lr_swept",
+    "modes",
+    "deploy",
 )
 
 

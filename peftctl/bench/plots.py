@@ -143,8 +143,8 @@ def _pareto_figure(
         return None
     xy = [(x * scale, y * 100) for _, x, y in points]
     front = set(pareto_front(xy))
-    legend_columns = -(-(len(points) + 1) // 20) if len(points) + 1 > 8 else 0
-    figure = _figure((6.4 + 1.7 * legend_columns, 4.8))
+    entries = len(points) + 1  # and the front's line
+    figure = _figure((6.4 + 1.7 * (_legend_columns(entries) if entries > 8 else 0), 4.8))
     ax = figure.subplots()
     for i, (label, _, _) in enumerate(points):
         colour, marker = styles[label]
@@ -171,7 +171,7 @@ def _pareto_figure(
     ax.set_ylabel(f"test {_metric_name(rows)} ×100  (↑ better)")
     ax.set_title(f"Test {_metric_name(rows)} vs {axis}\n{_scope(rows)}", fontsize=10)
     ax.grid(True, alpha=0.3)
-    _legend(ax, len(points) + 1)
+    _legend(ax, entries)
     return figure
 
 
@@ -272,7 +272,7 @@ def _figure_legend(figure: Any, panels: Sequence[Any]) -> None:
     if len(panels) == 1 and len(entries) <= 8:
         panels[0].legend(fontsize=8)
     elif entries:
-        columns = -(-len(entries) // 20)
+        columns = _legend_columns(len(entries))
         figure.set_figwidth(figure.get_figwidth() + 1.9 * columns)
         figure.legend(list(entries.values()), list(entries), loc="outside right upper",
                       fontsize=7, ncol=columns)  # fmt: skip
@@ -332,14 +332,17 @@ def _styles(labels: Sequence[str]) -> dict[str, tuple[Any, str]]:
     return {label: (colours[i], MARKERS[i % len(MARKERS)]) for i, label in enumerate(unique)}
 
 
-def _legend(owner: Any, count: int) -> None:
-    """A legend beside the plot, in columns of at most 20 entries (inside when short)."""
+def _legend(ax: Any, count: int) -> None:
+    """A legend of ``count`` entries: inside the plot when short, else beside it."""
     if count <= 8:
-        owner.legend(fontsize=8, loc="best")
+        ax.legend(fontsize=8, loc="best")
         return
-    place = {"loc": "outside right upper"} if hasattr(owner, "subfigs") else {
-        "loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}  # fmt: skip
-    owner.legend(fontsize=7, ncol=-(-count // 20), **place)
+    ax.legend(fontsize=7, ncol=_legend_columns(count), loc="upper left", bbox_to_anchor=(1.01, 1))
+
+
+def _legend_columns(count: int) -> int:
+    """Legend columns of at most 20 entries each."""
+    return -(-count // 20)
 
 
 def _metric_name(rows: Sequence[Row]) -> str:

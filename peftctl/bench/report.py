@@ -377,15 +377,20 @@ def cost_table(
         "PSCP": ("pscp", lambda v: f"{v:.3f}"),
         "forgetting": ("forgetting", lambda v: f"{v:+.3f}"),
     }
-    body = []
-    for method in ranking:
-        mine = [row for row in rows if row.label == method.label]
-        line = [method.label]
-        for field, fmt in columns.values():
-            values = [getattr(row, field) for row in mine if getattr(row, field) is not None]
-            line.append(fmt(sum(values) / len(values)) if values else NONE)
-        body.append(line)
+    body = [[method.label, *_label_means(rows, method.label, columns)] for method in ranking]
     return ["method", *columns], body
+
+
+def _label_means(
+    rows: Sequence[Row], label: str, columns: dict[str, tuple[str, Any]], style: str = "md"
+) -> list[str]:
+    """Per column ``(Row field, format)``: the label's mean over its datasets, formatted."""
+    mine = [row for row in rows if row.label == label]
+    cells = []
+    for field, fmt in columns.values():
+        values = [getattr(row, field) for row in mine if getattr(row, field) is not None]
+        cells.append(_text(fmt(sum(values) / len(values)), style) if values else _none(style))
+    return cells
 
 
 def deploy_table(
@@ -401,13 +406,10 @@ def deploy_table(
     }
     body = []
     for method in ranking:
-        mine = [row for row in rows if row.label == method.label]
-        known = [row.mergeable for row in mine if row.mergeable is not None]
-        line = [_text(method.label, style), ("yes" if all(known) else "no") if known else NONE]
-        for field, fmt in columns.values():
-            values = [getattr(row, field) for row in mine if getattr(row, field) is not None]
-            line.append(_text(fmt(sum(values) / len(values)), style) if values else _none(style))
-        body.append(line)
+        known = [r.mergeable for r in rows if r.label == method.label and r.mergeable is not None]
+        mergeable = ("yes" if all(known) else "no") if known else NONE
+        means = _label_means(rows, method.label, columns, style)
+        body.append([_text(method.label, style), mergeable, *means])
     return ["method", "mergeable", *columns], body
 
 

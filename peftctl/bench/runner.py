@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from peftctl import typed
 from peftctl.atomic import write_text_atomic
@@ -118,19 +119,20 @@ def _cells_to_run(bench: BenchDir, cells: list[Cell]) -> list[str]:
                 f"cell {cell.name} is being run by process {pid}; wait for that `bench run` "
                 "to end (or stop it) before starting another on the same --output-dir"
             )
-        if status != "finished" or _unscored_modes(bench, cell) or _undeployed(bench, cell):
+        if status != "finished" or _unfinished_work(cell, read_json(bench.result_path(cell.name))):
             todo.append(cell.name)
     return todo
 
 
-def _undeployed(bench: BenchDir, cell: Cell) -> bool:
-    """True when ``cell`` should measure deployability and its result has none yet."""
-    return cell.deploy and "deployability" not in (read_json(bench.result_path(cell.name)) or {})
+def _unfinished_work(cell: Cell, result: dict[str, Any] | None) -> bool:
+    """Whether a finished cell's result lacks a mode or the deployability it should have
+    (the cell then only scores or measures what is missing)."""
+    result = result or {}
+    return bool(_unscored_modes(cell, result)) or (cell.deploy and "deployability" not in result)
 
 
-def _unscored_modes(bench: BenchDir, cell: Cell) -> list[str]:
-    """The modes of ``cell`` its result lacks (a finished cell then only scores them)."""
-    result = read_json(bench.result_path(cell.name)) or {}
+def _unscored_modes(cell: Cell, result: dict[str, Any]) -> list[str]:
+    """The modes of ``cell`` its result lacks."""
     scored = {(result.get("eval") or {}).get("mode"), *(result.get("mode_scores") or {})}
     return [mode for mode in cell.modes if mode not in scored]
 

@@ -132,3 +132,20 @@ DEFAULT_ARCH = Arch(
     tie_word_embeddings=True,
 )
 """SmolLM2-135M(-Instruct), the default model (``smollm2-135m-instruct``)."""
+
+#: The config of ``peftctl.testing``'s tiny model (the contract kit's): 2 decoder layers,
+#: hidden 32, 4 heads of width 8 with 2 key/value heads, MLP width 64, vocabulary 100, untied
+#: LM head. Per layer the linears are
+#: (in -> out) q_proj 32->32, k_proj 32->16, v_proj 32->16, o_proj 32->32, gate_proj 32->64,
+#: up_proj 32->64, down_proj 64->32; the RMSNorms have 32 weights each.
+TINY_LLAMA = dict(
+    vocab_size=100,
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+)

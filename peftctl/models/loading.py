@@ -39,9 +39,9 @@ def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> PreTrainedT
             source, trust_remote_code=trust_remote_code, **kw
         ),
     )
-    source = Path(model_source(name))
-    if source.is_file():
-        gguf_special_tokens(tokenizer, source)
+    path = Path(name).expanduser()
+    if path.suffix == GGUF_SUFFIX and path.is_file():
+        gguf_special_tokens(tokenizer, path)
     ensure_pad_token(tokenizer)
     return tokenizer
 

@@ -168,17 +168,11 @@ def per_linear_formula(cls: type, options: dict[str, Any]) -> tuple[int, int, in
 def estimate_shapes() -> list[tuple[int, int]]:
     """The linear shapes a per-shape count is measured on: the default model's and those of
     the contract kit's tiny model (so its exactness test runs)."""
-    from peftctl.facts.arch import DEFAULT_ARCH, Arch
-    from peftctl.testing import TINY_LLAMA
+    from types import SimpleNamespace
 
-    tiny = Arch(
-        num_layers=TINY_LLAMA["num_hidden_layers"],
-        hidden_size=TINY_LLAMA["hidden_size"],
-        intermediate_size=TINY_LLAMA["intermediate_size"],
-        num_heads=TINY_LLAMA["num_attention_heads"],
-        num_kv_heads=TINY_LLAMA["num_key_value_heads"],
-        vocab_size=TINY_LLAMA["vocab_size"],
-    )
+    from peftctl.facts.arch import DEFAULT_ARCH, TINY_LLAMA, Arch
+
+    tiny = Arch.from_hf_config(SimpleNamespace(**TINY_LLAMA))
     shapes = [*DEFAULT_ARCH.linear_shapes().values(), *tiny.linear_shapes().values()]
     return sorted(set(shapes))
 
