@@ -19,6 +19,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 EVAL_MODES = ("generate", "rank")
 REPORT_TO = ("none", "tensorboard", "wandb", "mlflow")
 EVAL_SPLITS = ("eval", "test")
+DISTRIBUTED = ("auto", "none", "ddp", "fsdp")
 
 
 @dataclass
@@ -109,6 +110,16 @@ class TrainConfig:
     )
     log_every: int = field(
         default=1, metadata={"help": "Write a log.jsonl record every N steps.", "min": 1}
+    )
+    distributed: str = field(
+        default="auto",
+        metadata={
+            "help": "How several processes (torchrun / accelerate launch) share the work: ddp = "
+            "each holds the whole model; fsdp = the frozen base and the adapter sharded per "
+            "decoder layer (FSDP2), for bases too big for one device; none = one process; "
+            "auto = ddp when launched as several processes, else none.",
+            "choices": DISTRIBUTED,
+        },
     )
 
 

@@ -36,10 +36,15 @@ def run_training(
     import torch
     from accelerate import PartialState
 
+    from peftctl.training.sharding import check_shardable, choose_strategy
+
     parent = check_parent(config)  # a parent that does not fit: before anything else
     out = Path(config.output_dir)
     state = PartialState(cpu=not torch.cuda.is_available())  # gloo group only with cpu=True
     warn_single_cpu_process(state.num_processes)
+    strategy = choose_strategy(config.train.distributed, state.num_processes)
+    if strategy == "fsdp":
+        check_shardable(_method(config)[1])
     check_output_dir(out, resume=resume, overwrite=overwrite)
     with claim_output_dir(out, main=state.is_main_process, resume=resume) as claim:
         trained = _trained_but_unscored(config, out) if resume else None
@@ -48,7 +53,7 @@ def run_training(
             return _score_after_train(config, out, trained, quiet=quiet)
         resume_from = _resume_point(out) if resume else None
         return _train_and_record(
-            config, claim, resume_from, parent, overwrite=overwrite, quiet=quiet
+            config, claim, resume_from, parent, strategy, overwrite=overwrite, quiet=quiet
         )
 
 
@@ -75,6 +80,7 @@ def _train_and_record(
     claim: Claim,
     resume_from: Path | None,
     parent: Parent | None,
+    strategy: str,
     *,
     overwrite: bool,
     quiet: bool,
@@ -132,6 +138,7 @@ def _train_and_record(
         pad_id=tokenizer.pad_token_id,
         output_dir=out,
         accelerator=accelerator,
+        strategy=strategy,
         quiet=quiet,
     )
     try:
@@ -153,6 +160,7 @@ def _train_and_record(
         "seed": config.seed,
         "parent": parent_card(parent) if parent else None,
         "device": {"type": device_type, "processes": accelerator.num_processes},
+        "distributed": distributed_card(strategy, model, device_type),
         "precision": {
             "requested": config.train.precision,
             "chosen": precision,
@@ -173,6 +181,30 @@ def _train_and_record(
         write_json_atomic(out / RUN_CARD, card)
     del trainer, model
     return _score_after_train(config, out, card, quiet=quiet)
+
+
+def distributed_card(strategy: str, model, device_type: str) -> dict[str, Any]:
+    """How the processes shared the work, and what each held: peak memory and the bytes of
+    parameters in it (a shard of them under fsdp)."""
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+
+    from peftctl.memory import peak_memory
+    from peftctl.training.sharding import local_parameter_bytes, nodes
+
+    state = PartialState()
+    mine = {
+        "rank": state.process_index,
+        "parameter_bytes": local_parameter_bytes(model),
+        **peak_memory(device_type),
+    }
+    per_process = gather_object([mine]) if state.num_processes > 1 else [mine]
+    return {
+        "strategy": strategy,
+        "world_size": state.num_processes,
+        "nodes": nodes(),
+        "per_process": per_process,
+    }
 
 
 def _score_after_train(

@@ -1,7 +1,8 @@
 """The training loop on accelerate: accumulation, clipping, schedules, eval, checkpoints.
 
 One process by default; under ``accelerate launch`` / ``torchrun`` every process runs the
-same deterministic batch plan and takes its own share of each step's micro-batches.
+same deterministic batch plan and takes its own share of each step's micro-batches, holding
+the whole model (``ddp``) or a shard of it (``fsdp``, :mod:`peftctl.training.sharding`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from peftctl.methods.base import Method, write_dir_atomically
 from peftctl.models.transformers_compat import enable_checkpointing
 from peftctl.run_files import ADAPTER, CHECKPOINTS, RUN_CARD
 from peftctl.training import checkpoint as ckpt
-from peftctl.training import packing
+from peftctl.training import packing, sharding
 from peftctl.training.batching import (
     IGNORE_INDEX,
     TokenData,
@@ -97,6 +98,7 @@ class Trainer:
         pad_id: int,
         output_dir: Path,
         accelerator: Accelerator,
+        strategy: str = "none",
         quiet: bool = False,
     ) -> None:
         self.cfg, self.eval_cfg, self.seed = train, eval, seed
@@ -106,6 +108,7 @@ class Trainer:
         self.output_dir = Path(output_dir)
         self.checkpoints = self.output_dir / CHECKPOINTS
         self.acc = accelerator
+        self.sharded = strategy == "fsdp"
         self.quiet = quiet
         self.state = TrainState()
         self.steps_per_epoch = self._steps_per_epoch()
@@ -136,6 +139,10 @@ class Trainer:
 
             enable_checkpointing(causal_lm(model), use_reentrant=False)
         model.train()
+        loss = SparseLMLoss(model, self.method)
+        self.batching, self.batching_reason = self._choose_batching(loss)
+        if self.sharded:  # before the optimizer: sharding replaces the parameters
+            sharding.shard(loss, model)
         groups = self.method.parameter_groups(
             model, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
         )
@@ -146,9 +153,10 @@ class Trainer:
             num_warmup_steps=math.ceil(self.cfg.warmup_ratio * self.total_steps),
             num_training_steps=self.total_steps,
         )
-        loss = SparseLMLoss(model, self.method)
-        self.batching, self.batching_reason = self._choose_batching(loss)
-        self.loss_module, self.optimizer = self.acc.prepare(loss, optimizer)
+        if self.sharded:  # already wrapped; accelerate would add DDP on top
+            self.loss_module, self.optimizer = loss, optimizer
+        else:
+            self.loss_module, self.optimizer = self.acc.prepare(loss, optimizer)
         self.acc.register_for_checkpointing(self.scheduler)
         self.acc.register_save_state_pre_hook(self._save_trainable_hook)
         self.acc.register_load_state_pre_hook(self._load_trainable_hook)
@@ -193,14 +201,32 @@ class Trainer:
             return contextlib.nullcontext()
         return packing.packed_attention(self._model)
 
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed precision for a module accelerate did not prepare (fsdp)."""
+        return self.acc.autocast() if self.sharded else contextlib.nullcontext()
+
+    def _whole_trainable(self) -> contextlib.AbstractContextManager:
+        """Around saving the adapter: under fsdp every process gathers the whole adapter."""
+        if self.sharded:
+            return sharding.whole_trainable(self.loss_module)
+        return contextlib.nullcontext()
+
+    def _sync_gradients(self, sync: bool) -> contextlib.AbstractContextManager:
+        """Reduce gradients only on the last micro-batch of a step."""
+        if self.sharded:
+            self.loss_module.set_requires_gradient_sync(sync)
+            return contextlib.nullcontext()
+        return contextlib.nullcontext() if sync else self.acc.no_sync(self.loss_module)
+
     def _save_trainable_hook(self, models: list, weights: list, folder: str) -> None:
         weights.clear()  # accelerate would save the whole base model; keep only what trains
-        if self.acc.is_main_process:
+        if self.acc.is_main_process and not self.sharded:  # fsdp: sharding.save_sharded
             ckpt.save_trainable(self.method.state_dict(self._model), Path(folder))
 
     def _load_trainable_hook(self, models: list, folder: str) -> None:
         models.clear()
-        self.method.load_state_dict(self._model, ckpt.load_trainable(Path(folder)))
+        if not self.sharded:
+            self.method.load_state_dict(self._model, ckpt.load_trainable(Path(folder)))
 
     # -- the loop ----------------------------------------------------------------------
     def fit(self, *, resume_from: Path | None = None) -> TrainResult:
@@ -270,14 +296,13 @@ class Trainer:
     def _train_step(self) -> tuple[float, int, float | None]:
         """One optimiser step over this process's micro-batches; returns global figures."""
         batches = [self._micro_batch(self.train_data, idx) for idx in self._my_micro_batches()]
-        local_loss_tokens = sum(loss_tokens for _, _, loss_tokens in batches)
+        per_process = self._loss_tokens_per_process(sum(n for _, _, n in batches))
         totals = torch.zeros(3, dtype=torch.float64)
         for i, (inputs, tokens, _) in enumerate(batches):
             last = i == len(batches) - 1
-            sync = contextlib.nullcontext() if last else self.acc.no_sync(self.loss_module)
-            with sync, self._attention():
+            with self._sync_gradients(last), self._autocast(), self._attention():
                 loss_sum, n_tokens = self.loss_module(**inputs)
-                objective = loss_sum / max(local_loss_tokens, 1)
+                objective = loss_sum / per_process
                 if last and (penalty := self.method.regularization(self._model)) is not None:
                     objective = objective + penalty  # once per step, in the synced backward
                 self.acc.backward(objective)
@@ -288,12 +313,28 @@ class Trainer:
             self._diverged(loss)
         grad_norm = None
         if self.cfg.max_grad_norm > 0:
-            grad_norm = float(self.acc.clip_grad_norm_(self.params, self.cfg.max_grad_norm))
+            grad_norm = self._clip_gradients()
         self.optimizer.step()
         self.scheduler.step()
         self.method.on_step(self._model, self.state.step + 1)
         self.optimizer.zero_grad(set_to_none=True)
         return loss, int(totals[2]), grad_norm
+
+    def _loss_tokens_per_process(self, local: int) -> float:
+        """The step's loss tokens over all processes / their number: dividing each process's
+        summed loss by it makes the gradients' mean over processes (what DDP and FSDP reduce)
+        the gradient of the step's token mean, as one process would compute it."""
+        if self.acc.num_processes == 1:
+            return max(local, 1)
+        total = self.acc.reduce(torch.tensor([float(local)], device=self.acc.device), "sum")
+        return max(float(total.item()), 1.0) / self.acc.num_processes
+
+    def _clip_gradients(self) -> float:
+        """Clip to ``train.max_grad_norm``; the norm over the whole adapter."""
+        if not self.sharded:
+            return float(self.acc.clip_grad_norm_(self.params, self.cfg.max_grad_norm))
+        norm = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.max_grad_norm)
+        return float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
 
     def _my_micro_batches(self) -> list[list[int]]:
         """This process's ``grad_accum`` micro-batches of the current step."""
@@ -331,11 +372,15 @@ class Trainer:
         module.eval()
         totals = torch.zeros(2, dtype=torch.float64)
         batches = sorted_batches(self.eval_data.lengths(), self.eval_cfg.batch_size)
-        for idx in batches[self.acc.process_index :: self.acc.num_processes]:
+        mine = batches[self.acc.process_index :: self.acc.num_processes]
+        rounds = -(-len(batches) // self.acc.num_processes) if self.sharded else len(mine)
+        for i in range(rounds):  # fsdp: every process runs as many forwards (all-gathers)
+            idx = mine[i] if i < len(mine) else batches[0]
             inputs, _, _ = self._micro_batch(self.eval_data, idx)
             with self.acc.autocast(), self._attention():
                 loss_sum, n_tokens = module(**inputs)
-            totals += torch.tensor([loss_sum.item(), n_tokens.item()], dtype=torch.float64)
+            if i < len(mine):
+                totals += torch.tensor([loss_sum.item(), n_tokens.item()], dtype=torch.float64)
         module.train()
         totals = self.acc.reduce(totals.to(self.acc.device), "sum").cpu()
         return float(totals[0] / max(totals[1], 1))
@@ -347,8 +392,9 @@ class Trainer:
         improved = state.best_eval_loss is None or loss < state.best_eval_loss
         if improved:
             state.best_eval_loss, state.best_step, state.bad_evals = loss, state.step, 0
-            if self.acc.is_main_process:
-                self.method.save(self._model, self.checkpoints / "best")
+            with self._whole_trainable():
+                if self.acc.is_main_process:
+                    self.method.save(self._model, self.checkpoints / "best")
         else:
             state.bad_evals += 1
             patience = self.cfg.early_stopping_patience
@@ -388,6 +434,8 @@ class Trainer:
             tmp.mkdir(parents=True)
         self.acc.wait_for_everyone()
         self.acc.save_state(str(tmp))
+        if self.sharded:
+            sharding.save_sharded(tmp, self.loss_module, self.optimizer)
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
             ckpt.write_state(tmp, self._state_dict())
@@ -399,7 +447,10 @@ class Trainer:
         advice = f"delete {folder} to resume from the checkpoint before it"
         with damaged_files(folder, advice):
             saved = ckpt.read_state(folder)
+            self._check_strategy(folder)
             self.acc.load_state(str(folder))
+            if self.sharded:
+                sharding.load_sharded(folder, self.loss_module, self.optimizer)
         self.state = TrainState(**saved)
         finished = (self.output_dir / RUN_CARD).is_file()
         if self.state.step >= self.total_steps and finished:  # else: killed before the end
@@ -408,22 +459,35 @@ class Trainer:
                 f"{self.total_steps}; raise train.max_steps or train.epochs to train further"
             )
 
+    def _check_strategy(self, folder: Path) -> None:
+        sharded = (folder / sharding.SHARDED_DIR).is_dir()
+        if sharded != self.sharded:
+            saved, now = ("fsdp", "ddp or none") if sharded else ("ddp or none", "fsdp")
+            raise PeftctlError(
+                f"checkpoint {folder} was saved with train.distributed={saved}, this run uses "
+                f"{now}; resume with the strategy it was saved with"
+            )
+
     def _write_adapter(self) -> int:
         """Write ``adapter/``: the best-eval weights when asked and known, else the last."""
         adapter = self.output_dir / ADAPTER
         best = self.checkpoints / "best"
         use_best = self.eval_cfg.load_best and self.state.best_step is not None and best.is_dir()
-        advice = "the checkpoints are intact; free space, then run again with --resume"
-        if self.acc.is_main_process:
-            with disk_errors(f"the adapter {adapter}", advice):
-                if use_best:
-                    write_dir_atomically(
-                        adapter, lambda tmp: shutil.copytree(best, tmp, dirs_exist_ok=True)
-                    )
-                else:
-                    self.method.save(self._model, adapter)
+        with self._whole_trainable():
+            if self.acc.is_main_process:
+                self._save_adapter(adapter, best if use_best else None)
         self.acc.wait_for_everyone()
         return self.state.best_step if use_best else self.state.step
+
+    def _save_adapter(self, adapter: Path, best: Path | None) -> None:
+        advice = "the checkpoints are intact; free space, then run again with --resume"
+        with disk_errors(f"the adapter {adapter}", advice):
+            if best is not None:
+                write_dir_atomically(
+                    adapter, lambda tmp: shutil.copytree(best, tmp, dirs_exist_ok=True)
+                )
+            else:
+                self.method.save(self._model, adapter)
 
 
 def _train_record(
