@@ -4,7 +4,8 @@
 #   2. the quickstart (`peftctl train lora_sst2`) in bf16: tokens/s, accuracy, peak GPU memory;
 #   3. train_throughput.py: peftctl vs the plain transformers Trainer (same ratios as on CPU?);
 #   4. eval_throughput.py: examples/s of generate and rank mode;
-#   5. with two or more GPUs: `accelerate launch --num_processes 2` trains one run on two.
+#   5. with two or more GPUs: `accelerate launch --num_processes 2` trains one run on two, then
+#      train.distributed=fsdp (torchrun) and fsdp_memory.py (ddp vs fsdp memory per GPU).
 # Usage: PEFTCTL_DATA_DIR=../shared/data bash benchmarks/gpu_check.sh [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,12 @@ if [ "$gpus" -ge 2 ]; then
   python -c "import json,sys; c=json.load(open('$out/two-gpus/run.json')); \
 print('two GPUs:', c['device'], c['training']['tokens_per_second'], 'tok/s'); \
 sys.exit(0 if c['device']['processes'] == 2 else 1)"
+  echo "== 5b. two GPUs: train.distributed=fsdp"
+  torchrun --nproc_per_node 2 -m peftctl train lora_sst2 train.max_steps=40 \
+    train.distributed=fsdp output_dir="$out/two-gpus-fsdp" --overwrite --quiet
+  python -c "import json; c=json.load(open('$out/two-gpus-fsdp/run.json')); \
+print('fsdp on two GPUs:', c['distributed'], c['training']['tokens_per_second'], 'tok/s')"
+  python benchmarks/fsdp_memory.py --processes 2 --steps 20 --batch-size 8
 else
   echo "== 5. skipped: one GPU"
 fi

@@ -34,6 +34,7 @@ IDENTITY_KEYS = (
     "lr_swept",
     "modes",
     "deploy",
+    "processes",
 )
 
 
@@ -54,6 +55,8 @@ class Cell:
     modes: tuple[str, ...] = ()
     # Deployability is measured (``deploy: true``, the first seed's cells); not part of the id.
     deploy: bool = False
+    # Training processes (torchrun); part of the id when more than one (a step sees more).
+    processes: int = 1
 
     @property
     def name(self) -> str:
@@ -139,10 +142,10 @@ def method_defaults(method: str, dataset: str) -> tuple[dict[str, Any], float | 
     return section, float(lr) if lr is not None else None
 
 
-def recipe_hash(config: RecipeConfig) -> str:
-    """A stable id of what a recipe trains and evaluates: its values that differ from the
-    schema's defaults (so a new option with a default, in a later version, keeps every id),
-    the method and dataset names always."""
+def recipe_hash(config: RecipeConfig, processes: int = 1) -> str:
+    """A stable id of what a recipe trains and evaluates with ``processes`` training
+    processes: its values that differ from the schema's defaults (so a new option with a
+    default, in a later version, keeps every id), the method and dataset names always."""
     plain = _non_default(config)
     plain.setdefault("method", {})["name"] = config.method.name
     plain.setdefault("dataset", {})["name"] = config.dataset.name
@@ -151,6 +154,8 @@ def recipe_hash(config: RecipeConfig) -> str:
         for key in path[:-1]:
             node = node.get(key, {})
         node.pop(path[-1], None)
+    if processes > 1:
+        plain["processes"] = processes
     text = json.dumps(plain, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -182,7 +187,7 @@ def _cell(
     except PeftctlError as error:
         raise PeftctlError(f"{where}: {error}") from None
     return Cell(
-        id=recipe_hash(config),
+        id=recipe_hash(config, spec.processes),
         label=method.label,
         method=method.name,
         dataset=str(config.dataset.name),
@@ -192,6 +197,7 @@ def _cell(
         recipe=config,
         modes=modes or (config.eval.mode,),
         deploy=spec.deploy and seed == spec.seeds[0],
+        processes=spec.processes,
     )
 
 

@@ -87,6 +87,7 @@ def run_bench(
     if not todo:
         return outcome
     threads = cpus_per_cell or max(executors.available_cores() // jobs, 1)
+    threads = max(threads, *(cell.processes for cell in cells))  # a CPU per process at least
     parallel = jobs if executor == "local" else len(todo)
     progress = BenchProgress(len(todo), parallel, quiet=quiet)
 

@@ -79,6 +79,14 @@ class BenchSpec:
             "help": "Measure deployability on the first seed's cells: merge, GGUF q8_0, latency."
         },
     )
+    processes: int = field(
+        default=1,
+        metadata={
+            "help": "Training processes per cell (torchrun; train.distributed=ddp or fsdp); "
+            "train.batch_size is per process.",
+            "min": 1,
+        },
+    )
 
     def validate(self) -> None:
         if not self.methods:

@@ -33,7 +33,7 @@ def run_cell(bench: BenchDir, name: str) -> dict[str, Any]:
     mark_running(state_path)
     run_dir = bench.run_dir(name)
     config = load_recipe(bench.recipe_path(name), [f"output_dir={run_dir}"])
-    _train(config, run_dir)
+    _train(config, run_dir, bench.read_state(name).get("processes", 1), bench.recipe_path(name))
     eval_summary = _score(config, run_dir, "eval")
     test_is_eval = same_split(config)
     test_summary = eval_summary if test_is_eval else _score(config, run_dir, "test")
@@ -71,19 +71,37 @@ def same_split(config: Any) -> bool:
     return "test" not in splits or splits["test"] == splits.get("eval")
 
 
-def _train(config: Any, run_dir: Path) -> None:
+def _train(config: Any, run_dir: Path, processes: int, recipe: Path) -> None:
     """Train unless a finished run is there; resume an interrupted one from its checkpoint."""
     from peftctl.training import checkpoint as ckpt
-    from peftctl.training.run import run_training
 
     if is_finished(run_dir):
         return
-    if ckpt.latest_checkpoint(run_dir / CHECKPOINTS) is not None:
-        run_training(config, resume=True, quiet=True)
-        return
-    if run_dir.exists():
+    resume = ckpt.latest_checkpoint(run_dir / CHECKPOINTS) is not None
+    if not resume and run_dir.exists():
         shutil.rmtree(run_dir)  # an attempt that died before its first checkpoint
-    run_training(config, quiet=True)
+    if processes == 1:
+        from peftctl.training.run import run_training
+
+        run_training(config, resume=resume, quiet=True)
+    else:
+        _torchrun_training(recipe, run_dir, processes, resume)
+
+
+def _torchrun_training(recipe: Path, run_dir: Path, processes: int, resume: bool) -> None:
+    """``torchrun --standalone --nproc_per_node processes -m peftctl train`` of the cell's
+    recipe; the cell's threads are divided between the processes."""
+    import os
+    import subprocess
+
+    threads = max(int(os.environ.get("OMP_NUM_THREADS", "1")) // processes, 1)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc_per_node", str(processes), "-m", "peftctl", "train", str(recipe)]
+    command += [f"output_dir={run_dir}", "--quiet", *(["--resume"] if resume else [])]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    code = subprocess.run(command, env=env).returncode
+    if code != 0:
+        raise PeftctlError(f"training with {processes} processes failed (exit {code}); see the log")
 
 
 def _deploy(config: Any, run_dir: Path, test_is_eval: bool) -> dict[str, Any]:

@@ -189,13 +189,14 @@ def distributed_card(strategy: str, model, device_type: str) -> dict[str, Any]:
     from accelerate import PartialState
     from accelerate.utils import gather_object
 
-    from peftctl.memory import peak_memory
+    from peftctl.memory import current_rss_bytes, peak_memory
     from peftctl.training.sharding import local_parameter_bytes, nodes
 
     state = PartialState()
     mine = {
         "rank": state.process_index,
         "parameter_bytes": local_parameter_bytes(model),
+        "rss_bytes_after_training": current_rss_bytes(),
         **peak_memory(device_type),
     }
     per_process = gather_object([mine]) if state.num_processes > 1 else [mine]

@@ -142,6 +142,7 @@ class Trainer:
         loss = SparseLMLoss(model, self.method)
         self.batching, self.batching_reason = self._choose_batching(loss)
         if self.sharded:  # before the optimizer: sharding replaces the parameters
+            model.to(self.acc.device)
             sharding.shard(loss, model)
         groups = self.method.parameter_groups(
             model, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay

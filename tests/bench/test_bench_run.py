@@ -242,3 +242,30 @@ def test_progress_eta_is_measured_cell_time_times_cells_left_over_parallel():
     progress.finished("c", "failed", 1.0, "")
     assert progress.eta_seconds() == 15.0 * 2 / 2
     assert progress.summary() == "done 2, failed 1, running 0, ETA 0m15s"
+
+
+def test_a_cell_trains_as_several_processes(tmp_path, tiny_model_dir, cli):
+    """``processes: 2``: each cell's training is a torchrun job (here fsdp); a cell id of its
+    own (a step sees twice the examples), and a CPU per process reserved."""
+    spec = write_spec(
+        tmp_path,
+        tiny_model_dir,
+        methods=["lora"],
+        processes=2,
+        train={"batch_size": 2, "save_every": 1, "distributed": "fsdp"},
+    )
+    out = tmp_path / "out"
+    done = in_process(cli, "run", str(spec), "-o", str(out), "-q", "--cpus-per-cell", "1")
+    assert done.returncode == 0, done.stderr
+    (record,) = cell_records(BenchDir(out))
+    assert record["processes"] == 2 and record["test"]["metrics"]["accuracy"] is not None
+    card = json.loads((Path(record["run_dir"]) / "run.json").read_text())
+    assert (card["distributed"]["strategy"], card["distributed"]["world_size"]) == ("fsdp", 2)
+    from peftctl.bench.cells import expand
+    from peftctl.bench.spec import load_spec
+
+    specs = [load_spec(str(spec), [f"processes={n}"]) for n in (1, 2)]
+    ids = {cell.processes: cell.id for one in specs for cell in expand(one)}
+    assert ids[1] != ids[2] == record["id"]
+    code, _, err = cli("bench", "validate", str(spec), "processes=0")
+    assert code == 2 and "processes=0 is out of range" in err

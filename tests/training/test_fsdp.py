@@ -140,8 +140,11 @@ def test_prefix_tuning_under_fsdp_on_two_nodes(tiny_model_dir, tmp_path, cli):
     one, nodes = tmp_path / "one", tmp_path / "nodes"
     extra = (*STEPS, "train.max_steps=4", "train.eval_every=2", "train.save_every=0")
     code, _, err = cli(
-        "train", "prefix_tuning_sst2", *tiny_overrides(tiny_model_dir, one, *extra),
-        "train.grad_accum=2", "-q",
+        "train",
+        "prefix_tuning_sst2",
+        *tiny_overrides(tiny_model_dir, one, *extra),
+        "train.grad_accum=2",
+        "-q",
     )
     assert code == 0, err
     args = ["train", "prefix_tuning_sst2", *tiny_overrides(tiny_model_dir, nodes, *extra)]
