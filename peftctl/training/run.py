@@ -36,7 +36,7 @@ def run_training(
     import torch
     from accelerate import PartialState
 
-    from peftctl.training.sharding import check_shardable, choose_strategy
+    from peftctl.training.sharding import check_shardable, choose_strategy, map_large_allocations
 
     parent = check_parent(config)  # a parent that does not fit: before anything else
     out = Path(config.output_dir)
@@ -45,6 +45,7 @@ def run_training(
     strategy = choose_strategy(config.train.distributed, state.num_processes)
     if strategy == "fsdp":
         check_shardable(_method(config)[1])
+        map_large_allocations()
     check_output_dir(out, resume=resume, overwrite=overwrite)
     with claim_output_dir(out, main=state.is_main_process, resume=resume) as claim:
         trained = _trained_but_unscored(config, out) if resume else None

@@ -24,6 +24,8 @@ from peftctl.errors import PeftctlError
 from peftctl.methods.base import Method, decoder_stack
 
 SHARDED_DIR = "sharded"  # inside a checkpoint folder: the trainable weights and optimizer
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD_BYTES = 1 << 16  # allocations from 64 KiB up are mapped, returned when freed
 
 
 def choose_strategy(requested: str, processes: int) -> str:
@@ -66,6 +68,36 @@ def shard(loss_module: nn.Module, model: nn.Module) -> None:
     for layer in decoder_layers(model):
         fully_shard(layer)
     fully_shard(loss_module)
+    release_freed_memory()
+
+
+def map_large_allocations() -> None:
+    """Have glibc map allocations from 64 KiB up and unmap them when freed, from before the
+    model loads: otherwise it keeps the freed whole weights (and every per-layer all-gather)
+    in its heap for reuse, and a sharded process's RSS stays above DDP's (measured on the
+    default model, 2 processes, RSS after training: 2.0 GB vs DDP's 1.2 GB)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+def release_freed_memory() -> None:
+    """Return the heap memory freed by sharding to the OS."""
+    import gc
+
+    gc.collect()
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _glibc():
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return None
 
 
 def decoder_layers(model: nn.Module) -> list[nn.Module]:
