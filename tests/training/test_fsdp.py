@@ -90,6 +90,7 @@ def test_fsdp_trains_as_one_process_with_half_the_parameters_each(
     card = json.loads((fsdp_lora / "run.json").read_text())
     sharded, whole = card["distributed"], json.loads((one / "run.json").read_text())
     assert sharded["strategy"] == "fsdp" and sharded["world_size"] == 2
+    assert card["training"]["batching"] == "shared-prefix"  # the fast path kept under fsdp
     assert [p["rank"] for p in sharded["per_process"]] == [0, 1]
     one_process = whole["distributed"]["per_process"][0]["parameter_bytes"]
     for process in sharded["per_process"]:
