@@ -104,6 +104,7 @@ class BenchSpec:
         for key in BUDGET_KEYS:
             if key in self.train:
                 raise PeftctlError(f"train.{key}: set the budget with budget.{key} instead")
+        self._check_processes()
         self.methods = [_method_entry(item, i) for i, item in enumerate(self.methods)]
         self.datasets = [_dataset_entry(item, i) for i, item in enumerate(self.datasets)]
         _unique(
@@ -112,6 +113,20 @@ class BenchSpec:
             "tell them apart with label, e.g. {name: lora, label: lora-r16, r: 16}",
         )
         _unique([d.name for d in self.datasets], "datasets", "list each dataset once")
+
+    def _check_processes(self) -> None:
+        """``processes`` and ``train.distributed`` must agree (as ``peftctl train`` checks)."""
+        strategy = self.train.get("distributed", "auto")
+        if self.processes > 1 and strategy == "none":
+            raise PeftctlError(
+                f"processes={self.processes} with train.distributed=none; set it to ddp, fsdp "
+                "or auto"
+            )
+        if self.processes == 1 and strategy in ("ddp", "fsdp"):
+            raise PeftctlError(
+                f"train.distributed={strategy} needs several processes per cell: set "
+                "processes: 2 or more"
+            )
 
     @property
     def method_entries(self) -> list[MethodEntry]:

@@ -261,11 +261,15 @@ def test_a_cell_trains_as_several_processes(tmp_path, tiny_model_dir, cli):
     assert record["processes"] == 2 and record["test"]["metrics"]["accuracy"] is not None
     card = json.loads((Path(record["run_dir"]) / "run.json").read_text())
     assert (card["distributed"]["strategy"], card["distributed"]["world_size"]) == ("fsdp", 2)
-    from peftctl.bench.cells import expand
+    from peftctl.bench.cells import expand, recipe_hash
     from peftctl.bench.spec import load_spec
 
-    specs = [load_spec(str(spec), [f"processes={n}"]) for n in (1, 2)]
-    ids = {cell.processes: cell.id for one in specs for cell in expand(one)}
-    assert ids[1] != ids[2] == record["id"]
-    code, _, err = cli("bench", "validate", str(spec), "processes=0")
-    assert code == 2 and "processes=0 is out of range" in err
+    (cell,) = expand(load_spec(str(spec)))
+    assert recipe_hash(cell.recipe, 1) != recipe_hash(cell.recipe, 2) == cell.id == record["id"]
+    for override, says in [
+        ("processes=0", "processes=0 is out of range"),
+        ("processes=1", "train.distributed=fsdp needs several processes per cell"),
+        ("train.distributed=none", "processes=2 with train.distributed=none"),
+    ]:
+        code, _, err = cli("bench", "validate", str(spec), override)
+        assert code == 2 and err.count("\n") == 1 and says in err, err
