@@ -32,8 +32,11 @@ def model_identity(name: str) -> str:
 def check_model_name(name: str) -> None:
     """A one-line error for a name that can only be a local path, and no such path exists
     (a hub id is ``org/name``: no leading ``/``, ``.`` or ``~``, at most one ``/``)."""
+    exists = Path(name).expanduser().exists()
+    if name.lower().endswith(".gguf") and not exists:
+        raise PeftctlError(f"model.name={name}: no such GGUF file; check the path")
     path_like = name.startswith(("/", "./", "../", "~")) or name.count("/") > 1
-    if path_like and not Path(name).expanduser().exists():
+    if path_like and not exists:
         raise PeftctlError(
             f"model.name={name}: no such directory, and not a hub id or '{DEFAULT_MODEL}'; "
             "check the path"

@@ -56,6 +56,13 @@ def test_a_missing_path_is_named_before_anything_loads(name, cli):
     )
 
 
+@pytest.mark.parametrize("name", ["/no/such/model.gguf", "model.GGUF", "dir/m.gguf"])
+def test_a_missing_gguf_file_is_named_as_a_file(name, cli):
+    code, out, err = cli("validate", "lora_sst2", f"model.name={name}")
+    assert code == 2 and out == ""
+    assert err == f"error: model.name={name}: no such GGUF file; check the path\n"
+
+
 @pytest.mark.parametrize("name", ["HuggingFaceTB/SmolLM2-135M", "gpt2", "smollm2-135m-instruct"])
 def test_hub_ids_and_the_alias_pass_the_name_check(name):
     from peftctl.facts.names import check_model_name
