@@ -23,6 +23,12 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "peftctl-galore": ("galore",),
     "peftctl-qlora": ("qlora",),
     "peftctl-svft": ("svft",),
+    "peftctl-loha": ("loha",),
+    "peftctl-lokr": ("lokr",),
+    "peftctl-boft": ("boft",),
+    "peftctl-hra": ("hra",),
+    "peftctl-miss": ("miss",),
+    "peftctl-shira": ("shira",),
 }
 #: Packages whose library pins transformers 4 -> why (they need an environment of their own
 #: beside a transformers 5 core).

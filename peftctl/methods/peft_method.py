@@ -6,6 +6,7 @@ Adapters are saved with ``save_pretrained``, so ``PeftModel.from_pretrained`` lo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from peft import PeftConfig, PeftModel, get_peft_model
@@ -41,11 +42,12 @@ class PeftMethod(Method):
         try:
             return get_peft_model(model, config)
         except TypeError as error:  # a target layer type peft cannot adapt (GPT-2's Conv1D)
-            if "is not supported" not in str(error):
+            if "not supported" not in str(error):  # LoRA's "is not supported", LyCORIS' "not"
                 raise
+            reason = re.split(r"[.,] [Cc]urrently", str(error))[0]
             raise PeftctlError(
                 f"{self.config.name} cannot adapt this {model_type} model's target layers: "
-                f"{str(error).split('. Currently')[0]}; use lora or ia3 on it"
+                f"{reason}; use lora or ia3 on it"
             ) from None
         except ValueError as error:  # peft's NoMatchingPeftModuleError is one
             targets = getattr(self.config, "target_modules", None)

@@ -18,6 +18,8 @@ from peftctl.specs import NAME_PATTERN
 TEMPLATE = Path(__file__).resolve().parent / "template"
 PLACEHOLDER = "mymethod"
 SKIP = ("__pycache__", ".pyc", ".ruff_cache", ".pytest_cache")
+TEMPLATE_VERSION = "0.1.0"
+VERSION_PATTERN = re.compile(r"^\d+(\.\d+){1,2}([a-z]+\d+)?$")
 
 
 def check_name(name: str) -> None:
@@ -58,17 +60,30 @@ def default_dir(name: str) -> Path:
     return Path(f"peftctl-{name.replace('_', '-')}")
 
 
-def new_method(name: str, target: Path | None = None, peft_config: str | None = None) -> Path:
+def new_method(
+    name: str,
+    target: Path | None = None,
+    peft_config: str | None = None,
+    version: str | None = None,
+) -> Path:
     """Write the plugin package for method ``name`` to ``target`` (default ``./peftctl-NAME``);
     returns the directory. Refuses a target that exists and is not empty. ``peft_config``
-    (a peft config class name, e.g. ``LoHaConfig``) makes it a peft-backed method."""
+    (a peft config class name, e.g. ``LoHaConfig``) makes it a peft-backed method; ``version``
+    is the package's (default the template's 0.1.0; this repository's optional packages use
+    their own series, e.g. 0.2.0)."""
     from peftctl.methods.base import write_dir_atomically
 
     check_name(name)
+    if version is not None and not VERSION_PATTERN.match(version):
+        raise PeftctlError(f"--version {version!r} is not a version such as 0.2.0")
     target = Path(target) if target is not None else default_dir(name)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise PeftctlError(f"{target} already exists and is not empty; pass another --dir")
     texts = template_texts(peft_config)
+    if version is not None:
+        texts["pyproject.toml"] = texts["pyproject.toml"].replace(
+            f'version = "{TEMPLATE_VERSION}"', f'version = "{version}"', 1
+        )
 
     def write(folder: Path) -> None:
         for relative, text in texts.items():

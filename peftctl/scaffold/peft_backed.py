@@ -6,7 +6,10 @@ is a :class:`~peftctl.api.PeftMethod` whose ``peft_config()`` passes them on. Th
 estimate is measured here, on probe layers: a formula per adapted linear where one fits every
 probe shape, else a count per linear shape of the default model (and of the contract kit's
 tiny model) plus what the adapted layers share. Whether the adapter merges is measured too;
-summary, category and starting lr come from :mod:`peftctl.facts.peft_tuners`. Imports torch
+summary, paper, category and starting lr come from :mod:`peftctl.facts.peft_tuners`, and so
+do the options where peft's defaults do not fit a causal LM (a vector bank's length, a number
+of frequencies) and, for tuners whose defaults do not fit the contract kit's tiny model, the
+test's options (their count is measured too, so the kit checks the estimate). Imports torch
 and peft (only this command does).
 """
 
@@ -50,6 +53,11 @@ class PeftTuner:
     #: else: (in, out) -> trainable parameters of one adapted linear, and those all share
     per_shape: dict[tuple[int, int], int] | None
     shared: int
+    #: the contract test's options beyond ``options`` (facts' ``test_options``), and the
+    #: per-shape count and shared count with them on the tiny model's shapes
+    test_options: dict[str, Any]
+    test_per_shape: dict[tuple[int, int], int] | None
+    test_shared: int
     mergeable: bool
     peft_version: str
     facts: TunerFacts
@@ -71,33 +79,55 @@ def inspect_tuner(class_name: str) -> PeftTuner:
             f"--peft-config {class_name} learns prompts, not layer updates: peftctl-prompt "
             "implements peft's prompt-learning methods; scaffold a layer tuner (e.g. LoHaConfig)"
         )
-    options = plain_options(cls)
+    facts = tuner_facts(class_name)
+    options = plain_options(cls, dict(facts.options))
     defaults = {o.name: o.default for o in options}
+    unknown = set(facts.test_options) - set(defaults)
+    if unknown:  # a slip in the facts table
+        raise RuntimeError(f"{class_name}: test_options {sorted(unknown)} are no options")
     formula = per_linear_formula(cls, defaults)
     per_shape, shared = (None, 0) if formula else per_shape_counts(cls, defaults)
+    test_options = dict(facts.test_options)
+    test_per_shape, test_shared = (
+        per_shape_counts(cls, {**defaults, **test_options}, tiny_shapes())
+        if test_options
+        else (None, 0)
+    )
     return PeftTuner(
         class_name=class_name,
         options=options,
         per_linear=formula,
         per_shape=per_shape,
         shared=shared,
+        test_options=test_options,
+        test_per_shape=test_per_shape,
+        test_shared=test_shared,
         mergeable=merges(cls, defaults),
         peft_version=peft.__version__,
-        facts=tuner_facts(class_name),
+        facts=facts,
     )
 
 
-def plain_options(cls: type) -> list[Option]:
-    """The fields of peft config ``cls`` a recipe can set: numbers, flags and strings."""
+def plain_options(cls: type, overrides: dict[str, Any] | None = None) -> list[Option]:
+    """The fields of peft config ``cls`` a recipe can set: numbers, flags and strings, with
+    peft's defaults or those of ``overrides`` (which may also set a field whose peft default is
+    None, e.g. OSF's ``effective_rank``: its type is then the override's)."""
+    overrides = dict(overrides or {})
     inherited = {f.name for f in dataclasses.fields(_base_config())}
     options = []
     for spec in dataclasses.fields(cls):
+        if spec.name in overrides:
+            value = overrides.pop(spec.name)
+            options.append(Option(spec.name, type(value).__name__, value, _help(spec)))
+            continue
         kind = PLAIN.get(str(spec.type)) or PLAIN.get(getattr(spec.type, "__name__", ""))
         if spec.name in SKIPPED | inherited or kind is None:
             continue
         if not isinstance(spec.default, kind):  # no default, or a factory
             continue
         options.append(Option(spec.name, kind.__name__, spec.default, _help(spec)))
+    if overrides:  # a slip in the facts table
+        raise RuntimeError(f"{cls.__name__} has no options {sorted(overrides)}")
     return options
 
 
@@ -168,30 +198,39 @@ def per_linear_formula(cls: type, options: dict[str, Any]) -> tuple[int, int, in
 def estimate_shapes() -> list[tuple[int, int]]:
     """The linear shapes a per-shape count is measured on: the default model's and those of
     the contract kit's tiny model (so its exactness test runs)."""
-    from types import SimpleNamespace
 
-    from peftctl.facts.arch import DEFAULT_ARCH, TINY_LLAMA, Arch
+    from peftctl.facts.arch import DEFAULT_ARCH
 
-    tiny = Arch.from_hf_config(SimpleNamespace(**TINY_LLAMA))
-    shapes = [*DEFAULT_ARCH.linear_shapes().values(), *tiny.linear_shapes().values()]
+    shapes = [*DEFAULT_ARCH.linear_shapes().values(), *tiny_shapes()]
     return sorted(set(shapes))
 
 
+def tiny_shapes() -> list[tuple[int, int]]:
+    """The linear shapes of the contract kit's tiny model."""
+    from types import SimpleNamespace
+
+    from peftctl.facts.arch import TINY_LLAMA, Arch
+
+    return sorted(set(Arch.from_hf_config(SimpleNamespace(**TINY_LLAMA)).linear_shapes().values()))
+
+
 def per_shape_counts(
-    cls: type, options: dict[str, Any]
+    cls: type, options: dict[str, Any], shapes: list[tuple[int, int]] | None = None
 ) -> tuple[dict[tuple[int, int], int] | None, int]:
     """``({(in, out): trainable per adapted linear}, shared)`` from probes with one and two
-    adapted linears of each shape; ``(None, 0)`` when what is shared differs between shapes
-    (no per-linear count exists) or peft cannot adapt a probe."""
+    adapted linears of each shape (``estimate_shapes()`` by default); a shape peft cannot
+    adapt with these options is left out (the estimate is then None for it). ``(None, 0)``
+    when what is shared differs between shapes (no per-linear count exists) or no shape
+    adapts."""
     per_shape, shared = {}, set()
-    try:
-        for shape in estimate_shapes():
+    for shape in shapes or estimate_shapes():
+        try:
             one = _trainable(_adapted(cls, options, shape))
             two = _trainable(_adapted(cls, options, shape, copies=2))
-            per_shape[shape] = two - one
-            shared.add(2 * one - two)
-    except Exception:
-        return None, 0
+        except Exception:  # e.g. a block size that does not divide this width
+            continue
+        per_shape[shape] = two - one
+        shared.add(2 * one - two)
     return (per_shape, shared.pop()) if len(shared) == 1 else (None, 0)
 
 
@@ -200,12 +239,19 @@ def _per_linear(c: tuple[int, ...], i: int, o: int) -> int:
 
 
 def merges(cls: type, options: dict[str, Any]) -> bool:
-    """Whether peft can fold this adapter into the base weights."""
-    try:
-        _adapted(cls, options, PROBE_SHAPES[0]).merge_and_unload()
-    except Exception:
-        return False
-    return True
+    """Whether peft can fold this adapter into the base weights: on the first probe or
+    default-model shape it adapts with these options."""
+    for shape in (PROBE_SHAPES[0], *estimate_shapes()):
+        try:
+            model = _adapted(cls, options, shape)
+        except Exception:  # these options do not fit the shape: try the next
+            continue
+        try:
+            model.merge_and_unload()
+        except Exception:
+            return False
+        return True
+    return False
 
 
 # -- the generated files (template text: ``render`` puts the method's name in) --------------
@@ -214,7 +260,7 @@ def overrides(tuner: PeftTuner) -> dict[str, str]:
     return {
         "src/peftctl_mymethod/config.py": config_module(tuner),
         "src/peftctl_mymethod/method.py": method_module(tuner),
-        "tests/test_contract.py": test_module(),
+        "tests/test_contract.py": test_module(tuner),
     }
 
 
@@ -231,8 +277,9 @@ def edits(tuner: PeftTuner) -> dict[str, list[tuple[str, str]]]:
 def config_module(tuner: PeftTuner) -> str:
     """``config.py``: the options dataclass and its trainable estimate."""
     fields = "".join(_field(option) for option in tuner.options)
-    measured = "".join(f"\n    {json.dumps(o.name)}: {o.default!r}," for o in tuner.options)
+    measured = "".join(f"\n    {json.dumps(o.name)}: {_py(o.default)}," for o in tuner.options)
     estimate, table = _estimate_code(tuner)
+    table += _test_table(tuner)
     return f'''"""MyMethod's options: the recipe's ``method.*`` keys, those of peft's
 ``{tuner.class_name}`` (peft {tuner.peft_version}) with its defaults. No torch here."""
 
@@ -268,24 +315,26 @@ class MyMethodConfig(TargetModulesConfig):
 def _estimate_code(tuner: PeftTuner) -> tuple[str, str]:
     """The body of ``trainable_estimate`` and the module-level table it reads (or "")."""
     head = """\
-        if any(getattr(self, name) != value for name, value in MEASURED_WITH.items()):
-            return None  # measured with those options only
         shapes = arch.targets(self.target_modules)  # every adapted linear: (in, out)
-"""
-    if tuner.per_linear is not None:
-        return (
-            head
-            + f"""\
         if shapes is None:
             return None
-        return sum({formula(tuner.per_linear)} for i, o in shapes)""",
-            "",
-        )
+"""
+    if tuner.test_per_shape is not None:
+        head += """\
+        if all(getattr(self, k) == v for k, v in {**MEASURED_WITH, **TEST_OPTIONS}.items()):
+            if any(shape not in TEST_PER_LINEAR for shape in shapes):
+                return None
+            return TEST_SHARED + sum(TEST_PER_LINEAR[shape] for shape in shapes)
+"""
+    head += """\
+        if any(getattr(self, name) != value for name, value in MEASURED_WITH.items()):
+            return None  # measured with those options only
+"""
+    if tuner.per_linear is not None:
+        return head + f"        return sum({formula(tuner.per_linear)} for i, o in shapes)", ""
     if tuner.per_shape is None:
-        return (
-            "        return None  # peft's count is no sum over adapted linears: count it here",
-            "",
-        )
+        body = "        return None  # peft's count is no sum over adapted linears: count it here"
+        return (head + body if tuner.test_per_shape is not None else body), ""
     rows = "".join(f"\n    {shape}: {count}," for shape, count in tuner.per_shape.items())
     table = (
         "\n#: Trainable parameters of one adapted linear, by (in_features, out_features), and\n"
@@ -295,10 +344,28 @@ def _estimate_code(tuner: PeftTuner) -> tuple[str, str]:
     return (
         head
         + """\
-        if shapes is None or any(shape not in PER_LINEAR for shape in shapes):
+        if any(shape not in PER_LINEAR for shape in shapes):
             return None
         return SHARED + sum(PER_LINEAR[shape] for shape in shapes)""",
         table,
+    )
+
+
+def _test_table(tuner: PeftTuner) -> str:
+    """The contract test's options and their measured counts (module level), or ""."""
+    if not tuner.test_options:
+        return ""
+    options = "".join(f"\n    {json.dumps(k)}: {_py(v)}," for k, v in tuner.test_options.items())
+    text = (
+        "\n#: The contract test's options (``tests/test_contract.py``): the defaults do not fit"
+        f"\n#: the kit's tiny model.\nTEST_OPTIONS = {{{options}\n}}"
+    )
+    if tuner.test_per_shape is None:
+        return text
+    rows = "".join(f"\n    {shape}: {count}," for shape, count in tuner.test_per_shape.items())
+    return (
+        f"{text}\n#: With them, one adapted linear of the tiny model trains (measured on probes):"
+        f"\nTEST_PER_LINEAR = {{{rows}\n}}\nTEST_SHARED = {tuner.test_shared}"
     )
 
 
@@ -310,16 +377,23 @@ def formula(c: tuple[int, int, int, int]) -> str:
 
 def _field(option: Option) -> str:
     """One dataclass field, laid out as ``ruff format`` would, help text wrapped at 100."""
-    head, default = f"    {option.name}: {option.type} = field(", f"default={option.default!r}"
+    head, default = f"    {option.name}: {option.type} = field(", f"default={_py(option.default)}"
     one_line = f'{head}{default}, metadata={{"help": {_quote(option.help)}}})'
     if len(one_line) <= 100:
         return "\n" + one_line
     metadata = f'        metadata={{"help": {_quote(option.help)}}},'
     if len(metadata) > 100:
-        parts = [_quote(part) for part in textwrap.wrap(option.help, 72, drop_whitespace=False)]
-        lines = "\n            ".join(parts)
+        lines = _quote(option.help)  # one string where it fits: ruff joins the parts there
+        if len(f'            "help": {lines}') > 100:
+            parts = textwrap.wrap(option.help, 72, drop_whitespace=False)
+            lines = "\n            ".join(_quote(part) for part in parts)
         metadata = f'        metadata={{\n            "help": {lines}\n        }},'
     return f"\n{head}\n        {default},\n{metadata}\n    )"
+
+
+def _py(value: Any) -> str:
+    """A Python literal as ``ruff format`` writes it (strings double-quoted)."""
+    return _quote(value) if isinstance(value, str) else repr(value)
 
 
 def _quote(text: str) -> str:
@@ -355,18 +429,27 @@ class MyMethodMethod(PeftMethod):
 '''
 
 
-def test_module() -> str:
-    """``tests/test_contract.py``: the contract kit and the recipe, nothing else."""
-    return '''"""MyMethod passes peftctl's method contract and ships a valid recipe."""
+def test_module(tuner: PeftTuner) -> str:
+    """``tests/test_contract.py``: the contract kit (with the facts' test options where the
+    defaults do not fit the tiny model) and the recipe, nothing else."""
+    options, typing = "", ""
+    if tuner.test_options:
+        typing = "from typing import Any, ClassVar\n\n"
+        items = ", ".join(f"{json.dumps(k)}: {_py(v)}" for k, v in tuner.test_options.items())
+        options = (
+            "    # the defaults do not fit the tiny model (config.py measured these too)\n"
+            f"    method_options: ClassVar[dict[str, Any]] = {{{items}}}\n"
+        )
+    return f'''"""MyMethod passes peftctl's method contract and ships a valid recipe."""
 
 from __future__ import annotations
 
-from peftctl.testing import MethodContract, shipped_recipe
+{typing}from peftctl.testing import MethodContract, shipped_recipe
 
 
 class TestMyMethod(MethodContract):
     method_name = "mymethod"
-
+{options}
 
 def test_recipe_is_installed_and_valid() -> None:
     recipe = shipped_recipe("mymethod_sst2")
@@ -376,7 +459,8 @@ def test_recipe_is_installed_and_valid() -> None:
 
 
 def plugin_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
-    """Changes to the template's ``plugin.py``: summary, category and mergeability."""
+    """Changes to the template's ``plugin.py``: summary (with its paper), category and
+    mergeability."""
     return [
         (
             'summary="Trained per-channel scales on the outputs of linear layers"',
@@ -388,21 +472,27 @@ def plugin_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
 
 
 def readme_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
-    """Changes to the template's README: what the method is."""
+    """Changes to the template's README: what the method is, and its paper."""
     old = (
         "one trained scale per output\nchannel of the target linear layers (the query and value "
         "projections by default, on every\nmodel family). The scales start at 1, so training "
         "starts from the base model, and\n`peftctl merge` folds them into the weights."
     )
     merge = "`peftctl merge` folds it into the weights" if tuner.mergeable else "it does not merge"
+    facts = tuner.facts
+    paper = f" ({facts.paper}, {_link(facts.link)})" if facts.paper and facts.link else ""
     text = (
-        f"peft's `{tuner.class_name}`, {tuner.facts.summary}, on the target linear layers (the "
+        f"peft's `{tuner.class_name}`, {facts.summary}{paper}, on the target linear layers (the "
         f"query and value projections by default); its options are the recipe's `method.*` "
         f"keys; {merge}."
     )
-    first, *rest = textwrap.wrap(text, 92, initial_indent=" " * 48)
+    first, *rest = textwrap.wrap(text, 92, initial_indent=" " * 48, break_on_hyphens=False)
     new = "\n".join([first.strip(), *rest])
-    return [(old, new), ("replace the method with yours", "adjust the options to yours")]
+    return [
+        (old, new),
+        ("MyMethod for [peftctl]", f"{_title(tuner)} for [peftctl]"),
+        ("replace the method with yours", "adjust the options to yours"),
+    ]
 
 
 def pyproject_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
@@ -410,29 +500,75 @@ def pyproject_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
     major_minor = ".".join(tuner.peft_version.split(".")[:2])
     return [
         (
-            "trained per-channel scales on the outputs of linear layers.",
-            f"{_summary(tuner)}.",
+            "MyMethod for peftctl: trained per-channel scales on the outputs of linear layers.",
+            f"{_title(tuner)} for peftctl: {_lower(_summary(tuner))}, "
+            f"through peft's {tuner.class_name}.",
         ),
         ('"torch>=2.4"]', f'"peft>={major_minor}", "torch>=2.4"]'),
     ]
 
 
 def recipe_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
-    """Changes to the template's recipe: what it trains and a starting lr for the type."""
+    """Changes to the template's recipe: what it trains, the options peftctl sets beyond
+    peft's defaults, and a starting lr for the type (said to be untuned)."""
+    facts = tuner.facts
     lines = textwrap.wrap(
-        f"MyMethod ({_summary(tuner)}) on the query and value projections; lr {tuner.facts.lr:g} "
-        "as in peft's method comparison: tune it for your budget",
+        f"{_title(tuner)} ({_described(tuner)}) on the query and value projections, "
+        f"through peft's {tuner.class_name}, on GLUE SST-2 with the default model, "
+        f"SmolLM2-135M-Instruct. The lr, {facts.lr:g}, is the starting lr of peft's method "
+        "comparison, not yet tuned on this budget (a later bench tunes it).",
         95,
+        break_on_hyphens=False,
     )
+    lines.append("Needs: pip install peftctl-mymethod")
+    options = "".join(f"  {k}: {_yaml(v)}\n" for k, v in facts.options.items())
     return [
         (
-            "# MyMethod (trained output scales on the query and value projections)",
+            "# MyMethod (trained output scales on the query and value projections)\n"
+            "# on GLUE SST-2 with the default model, SmolLM2-135M-Instruct.",
             "\n".join(f"# {line}" for line in lines),
         ),
-        ("  lr: 5.0e-3", f"  lr: {tuner.facts.lr:.1e}"),
+        ("  lr: 5.0e-3", f"  lr: {facts.lr:.1e}"),
+        (
+            "  target_modules: [role:query, role:value]\n",
+            f"  target_modules: [role:query, role:value]\n{options}",
+        ),
     ]
 
 
+def _title(tuner: PeftTuner) -> str:
+    """The method's own spelling (``LoHa``, ``VB-LoRA``): the facts' or peft's class name."""
+    return tuner.facts.title or tuner.class_name.removesuffix("Config")
+
+
 def _summary(tuner: PeftTuner) -> str:
-    """``peft's LoHaConfig: low-rank Hadamard product updates (LyCORIS)``."""
-    return f"peft's {tuner.class_name}: {tuner.facts.summary}"
+    """``Low-rank Hadamard product updates (Hyeon-Woo et al., 2022)``; without a paper in the
+    facts, ``peft's LoHaConfig: low-rank Hadamard product updates``."""
+    facts = tuner.facts
+    if not facts.paper:
+        return f"peft's {tuner.class_name}: {facts.summary}"
+    return f"{facts.summary[:1].upper()}{facts.summary[1:]} ({facts.paper})"
+
+
+def _described(tuner: PeftTuner) -> str:
+    """``low-rank Hadamard product updates, Hyeon-Woo et al., 2022``: for inside brackets."""
+    facts = tuner.facts
+    return f"{facts.summary}, {facts.paper}" if facts.paper else _summary(tuner)
+
+
+def _lower(text: str) -> str:
+    return text if text.startswith("peft's") else text[:1].lower() + text[1:]
+
+
+def _link(link: str) -> str:
+    """A markdown link to an arXiv id or a URL."""
+    if link.startswith("http"):
+        return f"[paper]({link})"
+    return f"arXiv [{link}](https://arxiv.org/abs/{link})"
+
+
+def _yaml(value: Any) -> str:
+    """A recipe value: numbers and flags as YAML writes them, strings as JSON (valid YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, str) else repr(value)

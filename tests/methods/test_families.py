@@ -7,10 +7,12 @@ tests; packing per family in tests/training/test_batching_and_loss.py."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar
 
 import pytest
 
+from peftctl.config.recipe import method_config_class
 from peftctl.errors import PeftctlError
 from peftctl.facts.families import FAMILIES
 from peftctl.plugin_manager import get_plugins
@@ -38,6 +40,12 @@ REFUSED = {
     ("oft", "gpt2"): "oft cannot adapt this gpt2 model's target layers",
     ("svft", "gpt2"): "svft adapts nn.Linear layers",
     ("qlora", "gpt2"): "qlora found no linear layers to quantise",
+    ("loha", "gpt2"): "loha cannot adapt this gpt2 model's target layers",
+    ("lokr", "gpt2"): "lokr cannot adapt this gpt2 model's target layers",
+    ("boft", "gpt2"): "boft cannot adapt this gpt2 model's target layers",
+    ("hra", "gpt2"): "hra cannot adapt this gpt2 model's target layers",
+    ("miss", "gpt2"): "miss cannot adapt this gpt2 model's target layers",
+    ("shira", "gpt2"): "shira cannot adapt this gpt2 model's target layers",
 }
 #: qlora's per-family part is which decoder linears it quantises: the same code for every
 #: nn.Linear family, and bitsandbytes on CPU takes seconds per model; these cover fused,
@@ -50,10 +58,19 @@ CASES = [
 ]  # llama: each package's own tests
 
 
+def tiny_options(method: str) -> dict[str, Any]:
+    """OPTIONS' entry, else a scaffolded package's ``TEST_OPTIONS`` (beside its config class:
+    what its own contract test sets), else none."""
+    if method in OPTIONS:
+        return OPTIONS[method]
+    module = sys.modules[method_config_class(method).__module__]
+    return dict(getattr(module, "TEST_OPTIONS", {}))
+
+
 def contract(family: str, method: str) -> MethodContract:
     class OnFamily(MethodContract):
         method_name = method
-        method_options: ClassVar[dict[str, Any]] = OPTIONS.get(method, {})
+        method_options: ClassVar[dict[str, Any]] = tiny_options(method)
         lr = 1e-3 if method in ("full", "freeze") else 1e-2
 
         def base_model(self):

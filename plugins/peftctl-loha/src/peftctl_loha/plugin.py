@@ -1,0 +1,20 @@
+"""Registers Loha and its recipe with peftctl. Keep this module light: no torch here,
+since `peftctl list-methods` imports it on every call."""
+
+from __future__ import annotations
+
+from peftctl.api import MethodSpec, hookimpl
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="loha",
+            summary="Low-rank Hadamard product updates (Hyeon-Woo et al., 2022)",
+            category="reparameterised",
+            impl="peftctl_loha.method:LohaMethod",  # imported only when used
+            config="peftctl_loha.config:LohaConfig",  # light: recipes validate with it
+            mergeable=True,
+        )
+    ]

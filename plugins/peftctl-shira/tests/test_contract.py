@@ -1,0 +1,19 @@
+"""Shira passes peftctl's method contract and ships a valid recipe."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from peftctl.testing import MethodContract, shipped_recipe
+
+
+class TestShira(MethodContract):
+    method_name = "shira"
+    # the defaults do not fit the tiny model (config.py measured these too)
+    method_options: ClassVar[dict[str, Any]] = {"r": 4}
+
+
+def test_recipe_is_installed_and_valid() -> None:
+    recipe = shipped_recipe("shira_sst2")
+    assert recipe.command == "peftctl train shira_sst2"
+    assert recipe.config.method.name == "shira" and recipe.config.eval.after_train
