@@ -46,7 +46,8 @@ def validate(
     overrides: list[str] = OVERRIDES_ARG,
     show: bool = typer.Option(False, "--show", help="Print the resolved recipe as YAML."),
 ) -> None:
-    """Check RECIPE and overrides without loading anything heavy."""
+    """Check RECIPE and overrides, and that its model and dataset can be had, without
+    loading anything heavy."""
     from peftctl.config.recipe import dump_recipe, load_recipe
     from peftctl.recipes.finder import find_recipe
 
@@ -54,6 +55,9 @@ def validate(
     from peftctl.training.parent import check_parent
 
     check_parent(config)
+    from peftctl.training.preflight import check_inputs_available
+
+    check_inputs_available(config)
     if show:
         typer.echo(dump_recipe(config), nl=False)
     typer.echo(

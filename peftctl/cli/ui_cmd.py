@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def ui(
             raise PeftctlError(f"{root} is not a directory; pass a bench or runs folder")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     try:
-        import gradio  # noqa: F401
+        import gradio
     except ImportError:
         raise PeftctlError("peftctl ui needs the web extra: pip install 'peftctl[ui]'") from None
     check_port_free(host, port)
@@ -37,10 +38,49 @@ def ui(
             + ("" if read_only else " and start jobs on this machine (use --read-only)"),
             file=sys.stderr,
         )
-    from peftctl.ui.app import build_app
+    from peftctl.ui.app import build_app, launch_options
+    from peftctl.ui.launch import jobs_folder
 
-    app = build_app(roots, read_only=read_only)
-    app.launch(server_name=host, server_port=port, show_error=True, ssr_mode=False)
+    jobs_root = None
+    if not read_only:
+        jobs_root = jobs_folder(roots)
+        jobs_root.mkdir(parents=True, exist_ok=True)
+        if not any(_covers(root, jobs_root) for root in roots):
+            roots.append(jobs_root)  # launched runs are always listed
+    app = build_app(roots, read_only=read_only, jobs_root=jobs_root)
+    # SIGTERM ends the server as Ctrl-C does, so the cleanup below runs
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app.launch(
+            server_name=host,
+            server_port=port,
+            show_error=False,
+            ssr_mode=False,
+            **launch_options(gradio),
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _close(app)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _covers(root: Path, folder: Path) -> bool:
+    return folder.resolve().is_relative_to(root.resolve())
+
+
+def _close(app) -> None:
+    """Stop launched jobs, remove the page's temp folder."""
+    launcher = getattr(app, "peftctl_launcher", None)
+    if launcher is not None:
+        launcher.stop_all()
+    page = getattr(app, "peftctl_page", None)
+    if page is not None:
+        page.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,11 @@
 """The Gradio page of ``peftctl ui``: Results, Compare, Run and Launch tabs over the served
-folders. Data comes from :mod:`peftctl.ui.data` (read fresh; a timer reloads the tables when
-files change on disk), launching from :mod:`peftctl.ui.launch`."""
+folders and the jobs folder. Data comes from :mod:`peftctl.ui.data` (read fresh; a timer
+reloads when files change on disk), tables from :mod:`peftctl.ui.table`, charts from
+:mod:`peftctl.ui.charts`, jobs from :mod:`peftctl.ui.launch`."""
 
 from __future__ import annotations
 
-import math
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -12,135 +13,203 @@ from typing import Any
 
 from peftctl.errors import PeftctlError
 from peftctl.run_files import ADAPTER, METRICS, RECIPE, RUN_CARD
-from peftctl.ui import data, verdicts
+from peftctl.ui import charts, data, table, verdicts
 
 DEFAULT_X = "trainable_params"
 DEFAULT_Y = "test_primary"
 REFRESH_SECONDS = 2.0
+#: Fonts of this machine only: gradio's default theme would fetch Google fonts.
+SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
+CSS = (
+    table.TABLE_CSS
+    + """
+#launch-preview textarea, #launch-preview pre { font-size: 0.85em; }
+.peftctl-empty { color: var(--body-text-color-subdued); }
+"""
+)
 
 
 class Page:
-    """The served folders and what the page last loaded from them."""
+    """The served folders, the jobs folder and what the page last loaded from them."""
 
-    def __init__(self, roots: list[Path]) -> None:
+    def __init__(self, roots: list[Path], jobs_root: Path | None = None) -> None:
         self.roots = roots
+        self.jobs_root = jobs_root
         self.records: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
         self.verdicts: list[verdicts.BenchVerdict] = []
         self.loaded_at = ""
+        self.job_states: dict[str, str] = {}
+        self.downloads = Path(tempfile.mkdtemp(prefix="peftctl-ui-"))
         self.reload()
 
     def reload(self) -> None:
         self.records = data.load_records(self.roots)
+        for record in self.records:  # a stopped or failed launch never writes its run card
+            state = self.job_states.get(str(Path(record["run_dir"]).resolve()))
+            if state in ("stopped", "failed") and record.get("status") == "running":
+                record["status"] = state
         self.rows = data.table_rows(self.records)
         self.verdicts = verdicts.bench_verdicts(self.records)
         self.loaded_at = time.strftime("%H:%M:%S")
 
     def fingerprint(self) -> tuple:
-        """Changes whenever a run or cell starts, finishes or fails."""
+        """Changes whenever a run or cell starts, logs, finishes or fails."""
         stamps = []
+        patterns = (f"**/{RUN_CARD}", f"**/{METRICS}", f"**/{RECIPE}", "**/state/*.json")
         for root in self.roots:
-            for pattern in (f"**/{RUN_CARD}", f"**/{METRICS}", "**/state/*.json", "**/bench.json"):
+            for pattern in (*patterns, "**/bench.json"):
                 for path in root.glob(pattern):
                     if "/.launch/" not in str(path):
                         stamps.append((str(path), path.stat().st_mtime_ns))
-        return tuple(sorted(stamps))
+        return (tuple(sorted(stamps)), tuple(sorted(self.job_states.items())))
 
     def run_ids(self) -> list[str]:
         return [r["id"] for r in self.records]
 
+    def close(self) -> None:
+        shutil.rmtree(self.downloads, ignore_errors=True)
 
-def build_app(roots: list[Path], *, read_only: bool = False):
-    """The ``gr.Blocks`` page over ``roots`` (launch tab left out when ``read_only``)."""
+
+def build_app(roots: list[Path], *, read_only: bool = False, jobs_root: Path | None = None):
+    """The ``gr.Blocks`` page over ``roots`` (launch tab left out when ``read_only``; launched
+    jobs go to ``jobs_root``, which should be one of ``roots`` or inside one)."""
     import gradio as gr
 
-    page = Page(roots)
-    with gr.Blocks(title="peftctl", analytics_enabled=False) as app:
-        gr.Markdown(f"# peftctl\nServing {', '.join(str(r) for r in roots)}")
+    page = Page(roots, jobs_root)
+    with gr.Blocks(title="peftctl", analytics_enabled=False, delete_cache=(600, 600)) as app:
+        app.peftctl_page = page  # the CLI removes its temp folder when the server stops
+        served = ", ".join(f"`{r}`" for r in roots)
+        gr.Markdown(f"# peftctl\nServing {served}")
         fingerprint = gr.State(page.fingerprint())
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Results", id="results"):
                 results = _results_tab(gr, page)
-            with gr.Tab("Compare", id="compare"):
+            with gr.Tab("Compare", id="compare") as compare_tab:
                 compare = _compare_tab(gr, page)
-            with gr.Tab("Run", id="run"):
+            with gr.Tab("Run", id="run") as run_tab:
                 run = _run_tab(gr, page)
+            launcher = None
             if not read_only:
+                from peftctl.ui.launch import Launcher
+
+                launcher = Launcher(jobs_root or roots[0])
+                app.peftctl_launcher = launcher
                 with gr.Tab("Launch", id="launch"):
-                    launcher, jobs_md = _launch_tab(gr, page)
-        for tab in (results, compare, run):  # each tab fills itself when the page opens
+                    jobs = _launch_tab(gr, page, launcher)
+        for tab in (results, compare):  # each tab fills itself when the page opens
             fn, inputs = tab["load"]
             app.load(fn, inputs, tab["outputs"])
         app.load(*compare["verdicts_load"], compare["verdicts"])
-        run_choice = run["choice"]
+        # charts take their width when drawn: draw them again once their tab is visible
+        compare_tab.select(*compare["load"], compare["outputs"])
+        run_tab.select(*run["load"], run["outputs"])
+        app.load(_open_from_link(gr, page), None, [tabs, run["choice"]])
         timer = gr.Timer(REFRESH_SECONDS)
 
-        def tick(previous: tuple, query: str, view: str, *compare_and_run: Any):
+        def tick(previous: tuple, query: str, view: str, group: str, columns: list[str],
+                 *compare_inputs: Any):  # fmt: skip
+            if launcher is not None:
+                page.job_states = launcher.states()
             current = page.fingerprint()
             if current == previous:
-                return [gr.skip()] * 9
+                return [gr.skip()] * 10
             page.reload()
-            table, status, csv = _results(page, query, view)
-            *axes, run = compare_and_run
-            plot, front = _pareto(gr, page, *axes)
+            html, status, csv = _results(page, query, view, group, columns)
+            plot, front = _compare(gr, page, *compare_inputs)
             p_best, against = _verdicts(gr, page)
-            ids = page.run_ids()
-            choice = gr.Dropdown(choices=ids, value=run)
-            return current, table, status, csv, plot, front, p_best, against, choice
+            choice = gr.Dropdown(choices=page.run_ids())
+            return current, html, status, csv, plot, front, p_best, against, choice, gr.skip()
 
         timer.tick(
             tick,
-            [fingerprint, results["query"], results["view"], *compare["inputs"], run_choice],
+            [fingerprint, *results["inputs"], *compare["inputs"]],
             [
                 fingerprint,
                 *results["outputs"],
                 *compare["outputs"],
                 *compare["verdicts"],
-                run_choice,
+                run["choice"],
+                run["detail"],
             ],
         )
-        if not read_only:
-            timer.tick(lambda: "\n\n".join(launcher.status_lines()) or "no jobs yet", None, jobs_md)
+        if launcher is not None:
+            timer.tick(jobs["fn"], jobs["inputs"], jobs["outputs"])
     return app
+
+
+def _open_from_link(gr, page: Page):
+    """``?run=<id>`` (a click on a Compare point) opens that run on the Run tab."""
+
+    def opened(request):
+        wanted = (request.query_params or {}).get("run") if request else None
+        if wanted and wanted in page.run_ids():
+            return gr.Tabs(selected="run"), [wanted]
+        ids = page.run_ids()
+        return gr.skip(), ids[:1]
+
+    opened.__annotations__ = {"request": gr.Request}  # how gradio knows to pass the request
+    return opened
 
 
 # -- Results ---------------------------------------------------------------------------------
 
 
 def _results_tab(gr, page: Page) -> dict[str, Any]:
+    columns = _all_columns(page)
     with gr.Row():
         query = gr.Textbox(
-            label="Filter",
+            label="Filter (applied as you type)",
             placeholder="dataset=sst2 test_primary>0.8 lora   (key=value, !=, >, <, >=, <=, ~)",
             elem_id="filter",
             scale=4,
         )
         view = gr.Radio(["cells", "mean over seeds"], value="cells", label="View", scale=2)
+        group = gr.Dropdown(
+            list(table.GROUP_CHOICES), value="none", label="Group by", elem_id="group-by", scale=1
+        )
+    with gr.Accordion("Columns", open=False, elem_id="columns-accordion"):
+        picked = gr.CheckboxGroup(
+            columns,
+            value=[c for c in table.DEFAULT_COLUMNS if c in columns],
+            label="Columns shown (click a header to sort)",
+            elem_id="column-picker",
+        )
     status = gr.Markdown(elem_id="results-status")
-    table = gr.Dataframe(interactive=False, elem_id="results-table", max_height=520, wrap=False)
-    csv = gr.DownloadButton("Download CSV", elem_id="download-csv")
-    outputs = [table, status, csv]
-    fn = lambda q, v: _results(page, q, v)  # noqa: E731
-    for event in (query.submit, view.change):
-        event(fn, [query, view], outputs)
-    return {"query": query, "view": view, "outputs": outputs, "load": (fn, [query, view])}
+    html = gr.HTML(elem_id="results-table")
+    csv = gr.DownloadButton("Download CSV (all columns)", elem_id="download-csv")
+    inputs = [query, view, group, picked]
+    outputs = [html, status, csv]
+    fn = lambda q, v, g, c: _results(page, q, v, g, c)  # noqa: E731
+    query.input(fn, inputs, outputs, trigger_mode="always_last", show_progress="hidden")
+    query.submit(fn, inputs, outputs)
+    for control in (view, group, picked):
+        control.change(fn, inputs, outputs, show_progress="hidden")
+    return {"inputs": inputs, "outputs": outputs, "load": (fn, inputs)}
 
 
-def _results(page: Page, query: str, view: str):
-    import pandas as pd
+def _all_columns(page: Page) -> list[str]:
+    columns: list[str] = []
+    for row in page.rows:
+        columns += [c for c in row if c not in columns]
+    return columns or list(table.DEFAULT_COLUMNS)
 
+
+def _results(page: Page, query: str, view: str, group: str, columns: list[str]):
     try:
         rows = data.filter_rows(page.rows, query or "")
     except PeftctlError as error:
-        return pd.DataFrame(), f"**filter error:** {error}", None
+        return table.render([], []), f"**filter error:** {error}", None
     if view == "mean over seeds":
         rows = _mean_rows(page, rows)
-    frame = pd.DataFrame(rows)
+        columns = list(rows[0]) if rows else []
     status = (
         f"{len(rows)} of {len(page.rows)} rows · loaded {page.loaded_at} from disk "
         f"(reloads by itself when runs change)"
     )
-    return frame, status, _csv_file(frame)
+    html = table.render(rows, columns or list(table.DEFAULT_COLUMNS), group or "none")
+    return html, status, _csv_file(page, rows)
 
 
 def _mean_rows(page: Page, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -159,23 +228,25 @@ def _mean_rows(page: Page, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "dataset": row.dataset,
                     "metric": row.primary_metric,
                     "seeds": row.n,
-                    "mean": _round(row.mean),
-                    "std": _round(row.std),
-                    "ci95": _round(row.ci),
+                    "mean": row.mean,
+                    "std": row.std,
+                    "ci95": row.ci,
                     "lrs": ", ".join(f"{lr:g}" for lr in row.lrs),
                     "trainable_params": row.trainable_params,
-                    "pscp": _round(row.pscp),
+                    "pscp": row.pscp,
                 }
             )
     return out
 
 
-def _csv_file(frame) -> str | None:
-    if frame.empty:
+def _csv_file(page: Page, rows: list[dict[str, Any]]) -> str | None:
+    """The rows shown, every column, in the page's one temp folder (overwritten)."""
+    import pandas as pd
+
+    if not rows:
         return None
-    folder = Path(tempfile.mkdtemp(prefix="peftctl-ui-"))
-    path = folder / "peftctl-results.csv"
-    frame.to_csv(path, index=False)
+    path = page.downloads / "peftctl-results.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
     return str(path)
 
 
@@ -187,17 +258,14 @@ def _compare_tab(gr, page: Page) -> dict[str, Any]:
     with gr.Row():
         x = gr.Dropdown(choices, value=_pick(choices, DEFAULT_X), label="x", elem_id="x-axis")
         y = gr.Dropdown(choices, value=_pick(choices, DEFAULT_Y), label="y", elem_id="y-axis")
-        log_x = gr.Checkbox(value=True, label="log10 x", elem_id="log-x")
-        query = gr.Textbox(label="Filter (as on Results)", elem_id="compare-filter")
-    plot = gr.ScatterPlot(
-        x="x",
-        y="y",
-        color="pareto",
-        color_map=FRONT_COLOURS,
-        tooltip="all",
-        height=420,
-        elem_id="pareto-plot",
+        log_x = gr.Checkbox(value=True, label="log x axis", elem_id="log-x")
+        query = gr.Textbox(label="Filter (as on Results)", elem_id="compare-filter", scale=2)
+    gr.Markdown(
+        "Each point is a method's mean over seeds with its 95 % interval (bars), faint dots "
+        "are the seeds; diamonds and the dashed line are each bench's Pareto front (plain runs: "
+        "per folder, dataset and steps). Hover for the values; click a point to open its run."
     )
+    plot = gr.Plot(elem_id="pareto-plot", show_label=False)
     front = gr.Markdown(elem_id="pareto-front")
     gr.Markdown("## Verdicts (paired, on the same test items)")
     p_best = gr.BarPlot(
@@ -212,15 +280,15 @@ def _compare_tab(gr, page: Page) -> dict[str, Any]:
     )
     against = gr.Markdown(elem_id="verdicts")
     inputs = [query, x, y, log_x]
-    fn = lambda q, a, b, lg: _pareto(gr, page, q, a, b, lg)  # noqa: E731
+    fn = lambda q, a, b, lg: _compare(gr, page, q, a, b, lg)  # noqa: E731
     outputs = [plot, front]
     for event in (x.change, y.change, log_x.change, query.submit):
         event(fn, inputs, outputs)
-    verdict_outputs = [p_best, against]
+    query.input(fn, inputs, outputs, trigger_mode="always_last", show_progress="hidden")
     return {
         "inputs": inputs,
         "outputs": outputs,
-        "verdicts": verdict_outputs,
+        "verdicts": [p_best, against],
         "load": (fn, inputs),
         "verdicts_load": (lambda: _verdicts(gr, page), []),
     }
@@ -236,63 +304,44 @@ def _verdicts(gr, page: Page):
     return gr.BarPlot(value=frame), verdicts.verdict_markdown(page.verdicts)
 
 
-def _pareto(gr, page: Page, query: str, x: str, y: str, log_x: bool):
-    import pandas as pd
-
+def _compare(gr, page: Page, query: str, x: str, y: str, log_x: bool):
     try:
         rows = data.filter_rows(page.rows, query or "")
     except PeftctlError as error:
         return gr.skip(), f"**filter error:** {error}"
-    points = data.pareto_points(rows, x, y)
+    if not x or not y:
+        return None, "Pick both axes."
+    points = data.method_points(rows, x, y)
+    if log_x:
+        dropped = [p for p in points if p["x"] <= 0]
+        points = [p for p in points if p["x"] > 0]
     by_id = {r["id"]: r for r in page.records}
     for p in points:
-        p["vs best"] = verdicts.mark(page.verdicts, by_id[p["id"]]) if p["id"] in by_id else ""
-    x_title = f"{'log10 ' if log_x else ''}{x} ({_direction(x, 'x')})"
-    y_title = f"{y} ({_direction(y, 'y')})"
-    frame = pd.DataFrame(
-        [
-            {
-                "x": math.log10(p[x]) if log_x and p[x] > 0 else p[x],
-                "y": p[y],
-                "pareto": p["pareto"],
-                "run": p["id"],
-                "method": p["label"],
-                "dataset": p["dataset"],
-                "vs best": p["vs best"],
-            }
-            for p in points
-            if not (log_x and p[x] <= 0)
-        ]
+        p["vs best"] = (
+            verdicts.mark(page.verdicts, by_id[p["ids"][0]]) if p["ids"][0] in by_id else ""
+        )
+    palette = charts.colours([r.get("label") or "" for r in page.rows])
+    chart = charts.compare_chart(
+        points,
+        x,
+        y,
+        palette,
+        log_x=log_x,
+        x_title=f"{x} ({_direction(x, 'x')}){', log scale' if log_x else ''}",
+        y_title=f"{y} ({_direction(y, 'y')})",
     )
-    on_front = [p for p in points if p["pareto"] == "Pareto front"]
-    front = (
-        f"**Pareto front of {y} vs {x}**, per dataset ({len(on_front)} of {len(points)} runs): "
-        + (", ".join(f"`{p['id']}` ({p[x]:g}, {p[y]:.4g})" for p in on_front) or "no runs")
+    on_front = [p for p in points if p["front"]]
+    listed = ", ".join(
+        f"{p['label']} on {p['dataset']} in `{p['source']}` ({p['x']:,.6g}, {p['y']:.4g})"
+        for p in on_front
     )
-    plot = gr.ScatterPlot(
-        value=frame,
-        x="x",
-        y="y",
-        color="pareto",
-        color_map=FRONT_COLOURS,
-        x_title=x_title,
-        y_title=y_title,
-        x_lim=_limits(frame, "x"),
-        y_lim=_limits(frame, "y"),
+    text = (
+        f"**Pareto front of {y} vs {x}** within each bench ({len(on_front)} of {len(points)} "
+        f"points): {listed or 'no points'}"
     )
-    return plot, front
-
-
-FRONT_COLOURS = {"Pareto front": "#d62728", "dominated": "#9e9e9e"}
-
-
-def _limits(frame, column: str) -> list[float] | None:
-    """The data's range plus a margin (the plot would otherwise start at zero)."""
-    if frame.empty:
-        return None
-    low, high = float(frame[column].min()), float(frame[column].max())
-    margin = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
-    return [low - margin, high + margin]
+    if log_x and dropped:
+        text += f" · {len(dropped)} point(s) with {x} ≤ 0 left out of the log axis"
+    return chart, text
 
 
 def _direction(column: str, axis: str) -> str:
@@ -307,37 +356,59 @@ def _direction(column: str, axis: str) -> str:
 
 def _run_tab(gr, page: Page):
     ids = page.run_ids()
-    choice = gr.Dropdown(ids, value=ids[0] if ids else None, label="Run", elem_id="run-id")
     with gr.Row():
-        loss = gr.LinePlot(x="step", y="loss", color="series", height=300, elem_id="loss-plot")
+        choice = gr.Dropdown(
+            ids,
+            value=ids[:1],
+            multiselect=True,
+            label="Runs (pick several to overlay their loss curves; details: the first)",
+            elem_id="run-id",
+            scale=4,
+        )
+        smoothing = gr.Slider(0, 0.99, value=0.0, step=0.01, label="smoothing", scale=1)
+    loss = gr.Plot(elem_id="loss-plot", show_label=False)
+    detail = gr.Markdown(elem_id="run-detail")
+    with gr.Row():
         metrics = gr.JSON(label="metrics", elem_id="run-metrics")
-    with gr.Row():
-        recipe = gr.Code(
-            language="yaml", label="recipe.yaml (resolved)", elem_id="run-recipe", max_lines=24
-        )
-        card = gr.Code(
-            language="json", label="run.json (run card)", elem_id="run-card", max_lines=24
-        )
+        with gr.Column():
+            recipe = gr.Code(
+                language="yaml", label="recipe.yaml (resolved)", elem_id="run-recipe", max_lines=24
+            )
+            card = gr.Code(
+                language="json", label="run.json (run card)", elem_id="run-card", max_lines=24
+            )
     show = gr.Radio(["all", "wrong", "invalid"], value="wrong", label="Predictions")
     preds = gr.Dataframe(interactive=False, wrap=True, max_height=420, elem_id="predictions")
     use = gr.Markdown(elem_id="run-use")
-    outputs = [loss, metrics, recipe, card, preds, use]
-    fn = lambda run, which: (*_run_detail(page, run, which), _use_hint(page, run))  # noqa: E731
-    choice.change(fn, [choice, show], outputs)
-    show.change(fn, [choice, show], outputs)
-    return {"choice": choice, "outputs": outputs, "load": (fn, [choice, show])}
+    outputs = [loss, detail, metrics, recipe, card, preds, use]
+    fn = lambda runs, smooth, which: _run_view(page, runs or [], smooth, which)  # noqa: E731
+    for control in (choice, smoothing, show):
+        control.change(fn, [choice, smoothing, show], outputs)
+    return {
+        "choice": choice,
+        "detail": detail,
+        "outputs": outputs,
+        "load": (fn, [choice, smoothing, show]),
+    }
 
 
-def _run_detail(page: Page, run_id: str | None, show: str):
+def _run_view(page: Page, run_ids: list[str], smoothing: float, show: str):
     import pandas as pd
 
-    if not run_id:
-        return pd.DataFrame(), {}, "", "", pd.DataFrame()
-    try:
-        run = data.resolve_run(page.records, run_id, page.roots)
-    except PeftctlError as error:
-        return pd.DataFrame(), {"error": str(error)}, "", "", pd.DataFrame()
-    record = next(r for r in page.records if r["id"] == run_id)
+    empty = (None, "Pick a run.", {}, "", "", pd.DataFrame(), "")
+    runs = {}
+    for run_id in run_ids:
+        try:
+            runs[run_id] = data.resolve_run(page.records, run_id, page.roots)
+        except PeftctlError as error:
+            return (None, f"**{error}**", *empty[2:])
+    if not runs:
+        return empty
+    palette = charts.colours(page.run_ids())
+    curves = {run_id: data.loss_points(path) for run_id, path in runs.items()}
+    plot = charts.loss_chart(curves, palette, smoothing) if any(curves.values()) else None
+    first, path = next(iter(runs.items()))
+    record = next(r for r in page.records if r["id"] == first)
     metrics = {
         "status": record.get("status"),
         "error": record.get("error"),
@@ -346,22 +417,22 @@ def _run_detail(page: Page, run_id: str | None, show: str):
         "trainable_params": record.get("trainable_params"),
         "forgetting": (record.get("forgetting") or {}).get("increase"),
     }
+    rows = data.predictions(path, show)
+    note = f"Details of **{first}**" + ("" if any(curves.values()) else " · no loss logged yet")
     return (
-        pd.DataFrame(data.loss_points(run)),
+        plot,
+        note,
         {k: v for k, v in metrics.items() if v is not None},
-        data.read_text(run, RECIPE),
-        data.read_text(run, RUN_CARD),
-        pd.DataFrame(data.predictions(run, show)),
+        data.read_text(path, RECIPE),
+        data.read_text(path, RUN_CARD),
+        pd.DataFrame(rows) if rows else pd.DataFrame({"predictions": [f"none ({show})"]}),
+        _use_hint(path),
     )
 
 
-def _use_hint(page: Page, run_id: str | None) -> str:
+def _use_hint(run: Path) -> str:
     """How to use a finished run: chat with it, or serve it over the OpenAI API."""
-    try:
-        run = data.resolve_run(page.records, run_id, page.roots) if run_id else None
-    except PeftctlError:
-        return ""
-    if run is None or not (run / ADAPTER).is_dir():
+    if not (run / ADAPTER).is_dir():
         return ""
     return (
         f"**Use this run:** `peftctl chat {run}` in a terminal, or serve it to programs over "
@@ -372,124 +443,10 @@ def _use_hint(page: Page, run_id: str | None) -> str:
 # -- Launch ----------------------------------------------------------------------------------
 
 
-def _launch_tab(gr, page: Page):
-    from peftctl.bench.spec import shipped_specs
-    from peftctl.facts.names import DEFAULT_MODEL
-    from peftctl.plugin_manager import get_plugins
-    from peftctl.ui.launch import Launcher, method_fields
+def _launch_tab(gr, page: Page, launcher) -> dict[str, Any]:
+    from peftctl.ui import launch_form
 
-    launcher = Launcher(page.roots[0])
-    plugins = get_plugins()
-    methods = plugins.methods.names()
-    datasets = plugins.datasets.names()
-    gr.Markdown(
-        f"New runs go to `{page.roots[0]}`. The form is checked as `peftctl validate` would."
-    )
-    with gr.Row():
-        name = gr.Textbox(
-            interactive=True, label="run name (folder)", value="ui-run", elem_id="launch-name"
-        )
-        model = gr.Textbox(
-            interactive=True, label="model", value=DEFAULT_MODEL, elem_id="launch-model"
-        )
-        method = gr.Dropdown(
-            methods,
-            interactive=True,
-            value=_pick(methods, "lora"),
-            label="method",
-            elem_id="launch-method",
-        )
-        dataset = gr.Dropdown(
-            datasets,
-            interactive=True,
-            value=_pick(datasets, "sst2"),
-            label="dataset",
-            elem_id="launch-dataset",
-        )
-    with gr.Row():
-        lr = gr.Textbox(interactive=True, label="train.lr", value="5e-4", elem_id="launch-lr")
-        steps = gr.Number(
-            interactive=True, label="train.max_steps", value=30, precision=0, elem_id="launch-steps"
-        )
-        batch = gr.Number(interactive=True, label="train.batch_size", value=8, precision=0)
-        n_train = gr.Number(
-            interactive=True, label="dataset.max_train_samples", value=240, precision=0
-        )
-        n_eval = gr.Number(
-            interactive=True,
-            label="dataset.max_eval_samples",
-            value=100,
-            precision=0,
-            elem_id="launch-eval-samples",
-        )
-        mode = gr.Radio(["rank", "generate"], interactive=True, value="rank", label="eval.mode")
-    fixed = [name, model, method, dataset, lr, steps, batch, n_train, n_eval, mode]
-    keys = [
-        "name",
-        "model",
-        "method",
-        "dataset",
-        "lr",
-        "max_steps",
-        "batch_size",
-        "max_train_samples",
-        "max_eval_samples",
-        "eval_mode",
-    ]
-    launch = gr.Button("Launch training", variant="primary", elem_id="launch-train", render=False)
-    message = gr.Markdown(elem_id="launch-message", render=False)
-
-    @gr.render(inputs=method)
-    def method_options(chosen: str):
-        fields = method_fields(chosen) if chosen else []
-        boxes = []
-        with gr.Accordion(f"{chosen} options", open=False):
-            for row in range(0, len(fields), 4):
-                with gr.Row():
-                    for spec in fields[row : row + 4]:
-                        boxes.append(
-                            gr.Textbox(
-                                interactive=True,
-                                label=spec.name,
-                                value=spec.default,
-                                info=spec.help[:120] or None,
-                            )
-                        )
-        names = [f.name for f in fields]
-
-        def start(*values):
-            form = dict(zip(keys, values[: len(keys)], strict=True))
-            options = dict(zip(names, values[len(keys) :], strict=True))
-            try:
-                job = launcher.train(form, options)
-            except PeftctlError as error:
-                return f"**error:** {error}"
-            return f"started **{job.name}**: `peftctl train {launcher.root / '.launch'}/...`"
-
-        launch.click(start, [*fixed, *boxes], message)
-
-    launch.render()
-    message.render()
-    gr.Markdown("### A bench")
-    with gr.Row():
-        specs = list(shipped_specs())
-        spec = gr.Dropdown(specs, interactive=True, value=_pick(specs, "quick"), label="bench spec")
-        overrides = gr.Textbox(
-            interactive=True, label="overrides", placeholder="seeds=[0] budget.max_steps=3"
-        )
-        bench_button = gr.Button("Launch bench", elem_id="launch-bench")
-
-    def start_bench(spec_name: str, text: str) -> str:
-        try:
-            job = launcher.bench(spec_name, (text or "").split())
-        except PeftctlError as error:
-            return f"**error:** {error}"
-        return f"started **{job.name}** into `{job.run_dir}`"
-
-    bench_button.click(start_bench, [spec, overrides], message)
-    gr.Markdown("### Jobs")
-    jobs = gr.Markdown("no jobs yet", elem_id="launch-jobs")
-    return launcher, jobs
+    return launch_form.build(gr, page, launcher)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -499,5 +456,16 @@ def _pick(choices: list[str], wanted: str) -> str | None:
     return wanted if wanted in choices else (choices[0] if choices else None)
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+def theme(gr):
+    """gradio's default look with this machine's fonts (no request to a font service)."""
+    return gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS))
+
+
+def launch_options(gr) -> dict[str, Any]:
+    """What ``launch()`` needs besides address and port: theme, CSS, the sorting script."""
+    return {
+        "theme": theme(gr),
+        "css": CSS,
+        "head": f"<script>{table.SORT_JS}</script>",
+        "footer_links": ["settings"],
+    }

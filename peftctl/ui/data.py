@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +40,11 @@ class Source:
 
 def discover(roots: Sequence[Path]) -> list[Source]:
     """Bench and run directories under ``roots`` (a bench's own cells are not repeated)."""
-    found: list[Source] = []
+    found: dict[Path, Source] = {}
     for root in roots:
-        found.extend(_walk(root.resolve(), root.resolve(), 0))
-    return found
+        for source in _walk(root.resolve(), root.resolve(), 0):
+            found.setdefault(source.path, source)  # served twice: listed once, first name
+    return list(found.values())
 
 
 def load_records(roots: Sequence[Path]) -> list[dict[str, Any]]:
@@ -55,11 +57,16 @@ def load_records(roots: Sequence[Path]) -> list[dict[str, Any]]:
 
             for record in select_lr(cell_records(BenchDir(source.path))):
                 cell = str(BenchDir(source.path).run_dir(record["name"]))  # even if moved
-                records.append({**record, "source": source.name, "run_dir": cell, "bench": True})
+                page_id = f"{source.name}/{record['name']}"
+                records.append(
+                    {**record, "source": source.name, "run_dir": cell, "bench": True, "id": page_id}
+                )
         else:
-            records.append({**run_record(source.path), "source": str(Path(source.name).parent)})
-    for record in records:
-        record["id"] = f"{record['source']}/{record['name']}".lstrip("./")
+            folder = Path(source.name).parent
+            record = run_record(source.path)
+            record["id"] = str(folder / source.path.name)
+            record["source"] = str(folder) if str(folder) != "." else source.root.name
+            records.append(record)
     return records
 
 
@@ -111,6 +118,7 @@ def table_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         row["id"] = record["id"]
         row["source"] = record["source"]
         row["peak_rss_gb"] = _gb(row.pop("peak_rss_bytes", None))
+        row["kind"] = "cell" if record.get("bench") else "run"
     lead = ["id", "source", "label", "dataset", "seed", "lr", "status", "test_primary"]
     return [{**{k: row.get(k) for k in lead}, **row} for row in rows]
 
@@ -224,6 +232,56 @@ def pareto_points(rows: Sequence[dict[str, Any]], x: str, y: str) -> list[dict[s
         }
         for i, r in enumerate(usable)
     ]
+
+
+def method_points(rows: Sequence[dict[str, Any]], x: str, y: str) -> list[dict[str, Any]]:
+    """The Compare plot's points: per bench, method and dataset the mean of ``x`` and of
+    ``y`` over seeds (the lr a sweep kept) with ``y``'s 95 % interval; a plain run is a point
+    of its own. ``front`` marks the points no other point of the same bench and dataset (one
+    budget) beats on both axes; plain runs compete within their folder, dataset and steps."""
+    from peftctl.bench.aggregate import t_half_width
+    from peftctl.bench.plots import pareto_front
+
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        if _number(row.get(x)) is None or _number(row.get(y)) is None:
+            continue
+        if row.get("kind") == "cell" and row.get("selected") is False:
+            continue  # an lr the sweep did not keep
+        member = (row.get("label"),) if row.get("kind") == "cell" else (row["id"],)
+        key = (row.get("source"), row.get("dataset"), *member)
+        groups.setdefault(key, []).append(row)
+    points = []
+    for key, members in groups.items():
+        ys = [float(r[y]) for r in members]
+        mean_y = sum(ys) / len(ys)
+        std = statistics.stdev(ys) if len(ys) > 1 else None
+        ci = t_half_width(std, len(ys)) or 0.0
+        first = members[0]
+        points.append(
+            {
+                "label": first.get("label"),
+                "source": first.get("source"),
+                "dataset": first.get("dataset"),
+                "group": f"{key[0]} · {key[1]}"
+                + ("" if first.get("kind") == "cell" else f" · {first.get('steps')} steps"),
+                "n": len(members),
+                "x": sum(float(r[x]) for r in members) / len(members),
+                "y": mean_y,
+                "ci": ci,
+                "low": mean_y - ci,
+                "high": mean_y + ci,
+                "values": ys,
+                "ids": [r["id"] for r in members],
+            }
+        )
+    for group in dict.fromkeys(p["group"] for p in points):
+        members = [p for p in points if p["group"] == group]
+        xy = [(p["x"], p["y"]) for p in members]
+        best = set(pareto_front(xy, not higher_is_better(x), higher_is_better(y)))
+        for i, point in enumerate(members):
+            point["front"] = i in best
+    return points
 
 
 # -- one run ---------------------------------------------------------------------------------

@@ -129,14 +129,14 @@ def test_an_unknown_name_mentions_plugins_that_failed(tmp_path, monkeypatch, cli
 def test_a_run_whose_method_is_no_longer_installed_names_its_package(tmp_path, cli):
     run = tmp_path / "run"
     (run / "adapter").mkdir(parents=True)
-    (run / "recipe.yaml").write_text("method:\n  name: loha\ndataset:\n  name: sst2\n")
-    card = {"method": "loha", "versions": {"method_plugin": "peftctl-loha 0.1.0"}}
+    (run / "recipe.yaml").write_text("method:\n  name: zzfake\ndataset:\n  name: sst2\n")
+    card = {"method": "zzfake", "versions": {"method_plugin": "peftctl-zzfake 0.1.0"}}
     (run / "run.json").write_text(json.dumps(card))
     code, out, err = cli("eval", str(run))
     assert code == 2 and out == ""
     assert err == (
-        "error: method 'loha' comes from peftctl-loha 0.1.0 (run.json); install it "
-        "(pip install peftctl-loha)\n"
+        "error: method 'zzfake' comes from peftctl-zzfake 0.1.0 (run.json); install it "
+        "(pip install peftctl-zzfake)\n"
     )
 
 

@@ -140,7 +140,22 @@ def test_parent_that_does_not_fit_is_one_line_at_validate(tmp_path, cli, make, e
     assert message in err and err.count("\n") == 1
 
 
-def test_role_targets_compare_by_the_modules_they_name(tmp_path, cli):
+@pytest.fixture
+def cached_base(tmp_path, monkeypatch) -> str:
+    """``example-org/base`` as if downloaded before: a config in a Hugging Face cache (validate
+    checks that the model can be had)."""
+    import huggingface_hub.constants
+
+    repo = tmp_path / "hf-cache" / "models--example-org--base"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    (repo / "snapshots" / ("0" * 40)).mkdir(parents=True)
+    (repo / "snapshots" / ("0" * 40) / "config.json").write_text("{}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(repo.parent))
+    return "example-org/base"
+
+
+def test_role_targets_compare_by_the_modules_they_name(tmp_path, cli, cached_base):
     """lora_sst2 targets role:query,role:value: on a Llama-family base that is q_proj, v_proj,
     whichever way the parent wrote them; a base whose family is unknown leaves it to loading."""
     base = tmp_path / "base"
@@ -169,7 +184,7 @@ def test_role_targets_compare_by_the_modules_they_name(tmp_path, cli):
     assert cli("validate", "lora_sst2", *argv)[0] == 0
 
 
-def test_matching_parents_validate(tmp_path, cli):
+def test_matching_parents_validate(tmp_path, cli, cached_base):
     run = fake_run(tmp_path / "run", {"name": "lora", "dropout": 0.0})
     bare = bare_adapter(tmp_path / "bare", base_model_name_or_path="example-org/base")
     for parent in (run, run / "adapter", bare):

@@ -156,3 +156,31 @@ def test_verdicts_mark_each_bench_cell_against_its_datasets_best(served):
     text = verdicts.verdict_markdown([verdict])
     assert "### bench/quick: against the best" in text and "| lora | +0.0 [+0.0, +0.0] |" in text
     assert "No paired verdicts" in verdicts.verdict_markdown([])
+
+
+def test_a_bench_served_also_inside_a_served_folder_is_listed_once(served):
+    records = data.load_records([served / "bench" / "quick", served])
+    ids = [r["id"] for r in records]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 5
+    assert {r["source"] for r in records} == {"quick", served.name}  # never "."
+
+
+def test_method_points_are_means_over_seeds_with_t_intervals_and_fronts_per_bench(served):
+    import math
+
+    rows = data.table_rows(data.load_records([served]))
+    points = {p["label"] if p["n"] > 1 else p["ids"][0]: p for p in data.method_points(
+        rows, "trainable_params", "test_primary")}  # fmt: skip
+    lora, ia3, plain = points["lora"], points["ia3"], points["my_run"]
+    assert lora["n"] == 2 and math.isclose(lora["y"], 0.85) and lora["values"] == [0.8, 0.9]
+    # t(0.975, 1 df) = 12.706; std of (0.8, 0.9) = 0.0707; half-width 12.706 * 0.0707 / sqrt 2
+    assert math.isclose(lora["ci"], 12.7062 * 0.070711 / math.sqrt(2), rel_tol=1e-3)
+    assert lora["low"] < lora["y"] < lora["high"]
+    # within the bench both are on the front (cheaper vs better); the plain run competes alone
+    assert lora["front"] and ia3["front"] and plain["front"]
+    assert plain["n"] == 1 and plain["ci"] == 0.0 and plain["group"] != lora["group"]
+    # an lr a sweep did not keep is no part of the mean
+    rows[0]["selected"] = False
+    kept = [p for p in data.method_points(rows, "trainable_params", "test_primary")
+            if p["label"] == rows[0]["label"] and p["n"] > 1]  # fmt: skip
+    assert not kept

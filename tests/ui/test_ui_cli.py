@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,8 @@ def fake_app(monkeypatch):
     app = FakeApp()
     built: dict = {}
 
-    def build(roots, *, read_only=False):
-        built.update(roots=roots, read_only=read_only)
+    def build(roots, *, read_only=False, jobs_root=None):
+        built.update(roots=roots, read_only=read_only, jobs_root=jobs_root)
         return app
 
     monkeypatch.setattr(peftctl.ui.app, "build_app", build)
@@ -35,7 +36,26 @@ def test_binds_loopback_by_default_without_a_warning(cli, served, fake_app):
     code, _, err = cli("ui", str(served))
     assert code == 0 and err == ""
     assert app.launched["server_name"] == "127.0.0.1" and app.launched["server_port"] == 7860
-    assert built == {"roots": [served], "read_only": False}
+    assert built == {"roots": [served], "read_only": False, "jobs_root": served}
+    # the page's own fonts: gradio's default theme would ask fonts.googleapis.com
+    from gradio.themes.utils.fonts import GoogleFont
+
+    theme = app.launched["theme"]
+    assert not any(isinstance(f, GoogleFont) for f in [*theme._font, *theme._font_mono])
+    assert "peftctl-table" in app.launched["head"]
+
+
+def test_a_bench_served_first_sends_launched_jobs_to_a_listed_folder(
+    cli, served, fake_app, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    _, built = fake_app
+    code, _, _ = cli("ui", str(served / "bench" / "quick"), str(served))
+    assert code == 0 and built["jobs_root"] == served and len(built["roots"]) == 2
+    code, _, _ = cli("ui", str(served / "bench" / "quick"))
+    assert code == 0 and built["jobs_root"] == Path("runs")
+    assert built["roots"][-1] == Path("runs")  # added to the served folders: always listed
+    assert (tmp_path / "runs").is_dir()
 
 
 def test_any_other_address_warns(cli, served, fake_app):
