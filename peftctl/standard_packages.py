@@ -29,6 +29,14 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "peftctl-hra": ("hra",),
     "peftctl-miss": ("miss",),
     "peftctl-shira": ("shira",),
+    "peftctl-c3a": ("c3a",),
+    "peftctl-randlora": ("randlora",),
+    "peftctl-fourierft": ("fourierft",),
+    "peftctl-vblora": ("vblora",),
+    "peftctl-road": ("road",),
+    "peftctl-delora": ("delora",),
+    "peftctl-gralora": ("gralora",),
+    "peftctl-hira": ("hira",),
 }
 #: Packages whose library pins transformers 4 -> why (they need an environment of their own
 #: beside a transformers 5 core).

@@ -17,6 +17,8 @@ from peftctl.facts.targets import is_peft_default, resolve_targets
 from peftctl.methods.base import Method, causal_lm, write_dir_atomically
 from peftctl.methods.targets import no_match
 
+#: peft's words for a target layer type its tuner cannot adapt
+UNSUPPORTED = re.compile(r"^Target module .* not supported")
 #: peft config fields that name modules (IA3's feed-forward ones are among its targets)
 MODULE_FIELDS = ("target_modules", "feedforward_modules")
 
@@ -41,24 +43,35 @@ class PeftMethod(Method):
         _check_feedforward(config)
         try:
             return get_peft_model(model, config)
-        except TypeError as error:  # a target layer type peft cannot adapt (GPT-2's Conv1D)
-            if "not supported" not in str(error):  # LoRA's "is not supported", LyCORIS' "not"
+        except (TypeError, ValueError) as error:
+            message = self._refusal(error, model, model_type)
+            if message is None:
                 raise
+            raise PeftctlError(message) from None
+
+    def _refusal(self, error: Exception, model: nn.Module, model_type: str | None) -> str | None:
+        """The one line for a user's error peft raised while applying, or None (a bug: raised
+        as it is)."""
+        if UNSUPPORTED.search(str(error)):
+            # a target layer type peft cannot adapt (GPT-2's Conv1D): LoRA's TypeError "... is
+            # not supported. Currently ...", LyCORIS' "... not supported, currently ...", some
+            # tuners' ValueError
             reason = re.split(r"[.,] [Cc]urrently", str(error))[0]
-            raise PeftctlError(
+            return (
                 f"{self.config.name} cannot adapt this {model_type} model's target layers: "
                 f"{reason}; use lora or ia3 on it"
-            ) from None
-        except ValueError as error:  # peft's NoMatchingPeftModuleError is one
-            targets = getattr(self.config, "target_modules", None)
-            if "Please specify" in str(error) and is_peft_default(targets or ()):
-                raise PeftctlError(
-                    f"method.target_modules=default: peft has no default modules for model type "
-                    f"'{model_type}'; name roles (role:query, role:value) or use all-linear"
-                ) from None
-            if "not found in the base model" in str(error):
-                raise PeftctlError(no_match(targets, causal_lm(model))) from None
-            raise
+            )
+        if not isinstance(error, ValueError):  # peft's NoMatchingPeftModuleError is one
+            return None
+        targets = getattr(self.config, "target_modules", None)
+        if "Please specify" in str(error) and is_peft_default(targets or ()):
+            return (
+                f"method.target_modules=default: peft has no default modules for model type "
+                f"'{model_type}'; name roles (role:query, role:value) or use all-linear"
+            )
+        if "not found in the base model" in str(error):
+            return no_match(targets, causal_lm(model))
+        return None
 
     def load(self, model: nn.Module, adapter_dir: Path, *, trainable: bool = False) -> nn.Module:
         return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=trainable)

@@ -46,6 +46,9 @@ REFUSED = {
     ("hra", "gpt2"): "hra cannot adapt this gpt2 model's target layers",
     ("miss", "gpt2"): "miss cannot adapt this gpt2 model's target layers",
     ("shira", "gpt2"): "shira cannot adapt this gpt2 model's target layers",
+    ("c3a", "gpt2"): "c3a cannot adapt this gpt2 model's target layers",
+    ("road", "gpt2"): "road cannot adapt this gpt2 model's target layers",
+    ("delora", "gpt2"): "delora cannot adapt this gpt2 model's target layers",
 }
 #: qlora's per-family part is which decoder linears it quantises: the same code for every
 #: nn.Linear family, and bitsandbytes on CPU takes seconds per model; these cover fused,

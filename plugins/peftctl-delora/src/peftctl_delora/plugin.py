@@ -1,0 +1,20 @@
+"""Registers Delora and its recipe with peftctl. Keep this module light: no torch here,
+since `peftctl list-methods` imports it on every call."""
+
+from __future__ import annotations
+
+from peftctl.api import MethodSpec, hookimpl
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="delora",
+            summary="LoRA with decoupled, bounded update norms (Bini et al., 2025)",
+            category="reparameterised",
+            impl="peftctl_delora.method:DeloraMethod",  # imported only when used
+            config="peftctl_delora.config:DeloraConfig",  # light: recipes validate with it
+            mergeable=True,
+        )
+    ]

@@ -1,0 +1,23 @@
+"""Gralora: peft's ``GraloraConfig`` as a peftctl method. ``peft_config()``
+is all it implements; applying, saving, loading, merging and unloading come from peft."""
+
+from __future__ import annotations
+
+import peft
+from peftctl.api import PeftMethod, peft_targets
+
+from .config import PEFT_OPTIONS, GraloraConfig
+
+
+class GraloraMethod(PeftMethod):
+    """peft's ``GraloraConfig`` on the target linear layers."""
+
+    config: GraloraConfig
+
+    def peft_config(self) -> peft.GraloraConfig:
+        cfg = self.config
+        return peft.GraloraConfig(
+            task_type="CAUSAL_LM",  # peft wraps the model as a causal LM (generate, save)
+            target_modules=peft_targets(cfg.target_modules),
+            **{name: getattr(cfg, name) for name in PEFT_OPTIONS},
+        )
