@@ -182,7 +182,7 @@ def _results_tab(gr, page: Page) -> dict[str, Any]:
     inputs = [query, view, group, picked]
     outputs = [html, status, csv]
     fn = lambda q, v, g, c: _results(page, q, v, g, c)  # noqa: E731
-    query.input(fn, inputs, outputs, trigger_mode="always_last", show_progress="hidden")
+    query.change(fn, inputs, outputs, trigger_mode="always_last", show_progress="hidden")
     query.submit(fn, inputs, outputs)
     for control in (view, group, picked):
         control.change(fn, inputs, outputs, show_progress="hidden")
@@ -284,7 +284,7 @@ def _compare_tab(gr, page: Page) -> dict[str, Any]:
     outputs = [plot, front]
     for event in (x.change, y.change, log_x.change, query.submit):
         event(fn, inputs, outputs)
-    query.input(fn, inputs, outputs, trigger_mode="always_last", show_progress="hidden")
+    query.change(fn, inputs, outputs, trigger_mode="always_last", show_progress="hidden")
     return {
         "inputs": inputs,
         "outputs": outputs,

@@ -18,6 +18,10 @@ PALETTE = (
 )  # fmt: skip
 
 
+#: Drawn as SVG (not canvas): crisp, and its marks and legends are in the page for tests.
+SVG = {"embedOptions": {"renderer": "svg"}}
+
+
 def colours(names: Sequence[str]) -> dict[str, str]:
     """A fixed colour per name (its position among the sorted names)."""
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(names)))}
@@ -76,7 +80,7 @@ def loss_chart(
     layers.append(
         evals.mark_point(shape="diamond", filled=True, size=110, opacity=1).encode(y="loss:Q")
     )
-    return alt.layer(*layers).properties(width=900, height=320)
+    return alt.layer(*layers).properties(width=900, height=320, usermeta=SVG)
 
 
 def compare_chart(
@@ -143,4 +147,4 @@ def compare_chart(
             href="href:N",
         ),
     ]
-    return alt.layer(*layers).properties(width=900, height=420)
+    return alt.layer(*layers).properties(width=900, height=420, usermeta=SVG)

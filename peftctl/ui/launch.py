@@ -183,6 +183,7 @@ class Job:
     started: float = field(default_factory=time.time)
     ended: float | None = None
     stopped: bool = False
+    step: int = 0  # the last step seen (a stopped run without a checkpoint removes its log)
 
     @property
     def state(self) -> str:
@@ -220,11 +221,17 @@ class Job:
         """(steps done, total steps) of a training job; (0, 0) for a bench."""
         if self.kind != "train":
             return 0, 0
-        return _last_step(self.run_dir / "log.jsonl"), self.total_steps
+        self.step = max(self.step, _last_step(self.run_dir / "log.jsonl"))
+        return self.step, self.total_steps
 
     def detail(self) -> str:
         """Why it failed (its ``error:`` line), else the last line of its output."""
         lines = _lines(self.log)
+        if self.state == "stopped" and self.kind == "train" and not self.run_dir.exists():
+            return (
+                f"stopped at step {self.progress()[0]}; without a checkpoint its folder was "
+                "removed, as Ctrl-C does (train.save_every keeps one)"
+            )
         if self.state == "failed":
             errors = [ln for ln in lines if ln.startswith("error:")]
             return (errors or lines or ["no output"])[-1][:240]

@@ -38,31 +38,37 @@ def build(gr, page, launcher: Launcher) -> dict[str, Any]:
         "anything starts."
     )
     with gr.Row():
-        name = gr.Textbox(label="run name (folder)", value="ui-run", elem_id="launch-name")
-        model = gr.Textbox(
-            label="model", value=DEFAULT_MODEL, info=MODEL_HELP, elem_id="launch-model"
+        name = gr.Textbox(
+            interactive=True, label="run name (folder)", value="ui-run", elem_id="launch-name"
         )
-        method = gr.Dropdown(methods, value=first, label="method", elem_id="launch-method")
+        model = gr.Textbox(
+            interactive=True,
+            label="model",
+            value=DEFAULT_MODEL,
+            info=MODEL_HELP,
+            elem_id="launch-model",
+        )
+        method = gr.Dropdown(
+            methods, interactive=True, value=first, label="method", elem_id="launch-method"
+        )
         dataset = gr.Dropdown(
-            datasets, value="sst2" if "sst2" in datasets else None, label="dataset",
+            datasets,
+            interactive=True,
+            value="sst2" if "sst2" in datasets else None,
+            label="dataset",
             elem_id="launch-dataset",
-        )  # fmt: skip
+        )
     with gr.Row():
-        lr = gr.Number(start.get("lr"), label="train.lr", minimum=0, elem_id="launch-lr")
-        steps = gr.Number(
-            start.get("max_steps"), label="train.max_steps", minimum=1, precision=0,
-            elem_id="launch-steps",
-        )  # fmt: skip
-        batch = gr.Number(start.get("batch_size"), label="train.batch_size", minimum=1, precision=0)
-        n_train = gr.Number(
-            start.get("max_train_samples"), label="dataset.max_train_samples", minimum=1,
-            precision=0,
-        )  # fmt: skip
-        n_eval = gr.Number(
-            start.get("max_eval_samples"), label="dataset.max_eval_samples", minimum=1,
-            precision=0, elem_id="launch-eval-samples",
-        )  # fmt: skip
-        mode = gr.Radio(list(EVAL_MODES), value=start.get("eval_mode"), label="eval.mode")
+        lr = _count(gr, start, "lr", "train.lr", "launch-lr", minimum=0, precision=None)
+        steps = _count(gr, start, "max_steps", "train.max_steps", "launch-steps")
+        batch = _count(gr, start, "batch_size", "train.batch_size")
+        n_train = _count(gr, start, "max_train_samples", "dataset.max_train_samples")
+        n_eval = _count(
+            gr, start, "max_eval_samples", "dataset.max_eval_samples", "launch-eval-samples"
+        )
+        mode = gr.Radio(
+            list(EVAL_MODES), interactive=True, value=start.get("eval_mode"), label="eval.mode"
+        )
     fixed = [name, model, method, dataset, lr, steps, batch, n_train, n_eval, mode]
     trained = [lr, steps, batch, n_train, n_eval, mode]
     method.change(
@@ -70,11 +76,12 @@ def build(gr, page, launcher: Launcher) -> dict[str, Any]:
         method,
         trained,
     )
-    with gr.Row():
-        check = gr.Button("Check and preview", elem_id="launch-check")
-        go = gr.Button("Launch training", variant="primary", elem_id="launch-train")
-    message = gr.Markdown(elem_id="launch-message")
-    preview = gr.Code(language="yaml", label="resolved recipe", elem_id="launch-preview")
+    check = gr.Button("Check and preview", elem_id="launch-check", render=False)
+    go = gr.Button("Launch training", variant="primary", elem_id="launch-train", render=False)
+    message = gr.Markdown(elem_id="launch-message", render=False)
+    preview = gr.Code(
+        language="yaml", label="resolved recipe", elem_id="launch-preview", render=False
+    )
 
     @gr.render(inputs=method)
     def method_options(chosen: str | None):
@@ -107,16 +114,27 @@ def build(gr, page, launcher: Launcher) -> dict[str, Any]:
                 job = launcher.train(form, options)
             except PeftctlError as error:
                 return f"**error:** {error}", gr.skip()
-            return f"started **{job.name}** → `{job.run_dir}`", gr.skip()
+            recipe = job.log.with_suffix(".yaml").read_text(encoding="utf-8")
+            return f"started **{job.name}** → `{job.run_dir}`", recipe
 
         check.click(checked, [*fixed, *boxes], [message, preview])
         go.click(started, [*fixed, *boxes], [message, preview])
 
+    with gr.Row():
+        check.render()
+        go.render()
+    message.render()
+    preview.render()
+
     gr.Markdown("### A bench")
     specs = list(shipped_specs())
     with gr.Row():
-        spec = gr.Dropdown(specs, value="quick" if "quick" in specs else None, label="bench spec")
-        overrides = gr.Textbox(label="overrides", placeholder="seeds=[0] budget.max_steps=3")
+        spec = gr.Dropdown(
+            specs, interactive=True, value="quick" if "quick" in specs else None, label="bench spec"
+        )
+        overrides = gr.Textbox(
+            interactive=True, label="overrides", placeholder="seeds=[0] budget.max_steps=3"
+        )
         plan = gr.Button("Plan", elem_id="bench-plan")
         bench_go = gr.Button("Launch bench", elem_id="launch-bench")
     plan.click(lambda s, o: _plan(launcher, s, o), [spec, overrides], message)
@@ -124,9 +142,18 @@ def build(gr, page, launcher: Launcher) -> dict[str, Any]:
     return _jobs(gr, page, launcher)
 
 
+def _count(gr, start: dict[str, Any], key: str, label: str, elem_id: str | None = None, *,
+           minimum: float = 1, precision: int | None = 0):  # fmt: skip
+    """A number field of the training values, its start value from the method's recipe."""
+    return gr.Number(
+        start.get(key), interactive=True, label=label, minimum=minimum, precision=precision,
+        elem_id=elem_id,
+    )  # fmt: skip
+
+
 def _control(gr, spec: FormField):
     """The control for one method option: checkbox, number with its range, dropdown, text."""
-    common = {"label": spec.name, "info": spec.help or None}
+    common = {"label": spec.name, "info": spec.help or None, "interactive": True}
     if spec.kind == "bool":
         return gr.Checkbox(value=bool(spec.default), **common)
     if spec.kind in ("int", "float"):
@@ -163,16 +190,18 @@ def _jobs(gr, page, launcher: Launcher) -> dict[str, Any]:
     gr.Markdown("### Jobs")
     jobs = gr.HTML(_jobs_html(launcher), elem_id="launch-jobs")
     with gr.Row():
-        which = gr.Dropdown([], label="job", elem_id="stop-which", scale=3)
+        which = gr.Dropdown(
+            [], interactive=True, label="job to stop (default: the newest running)",
+            elem_id="stop-which", scale=3,
+        )  # fmt: skip
         stop = gr.Button("Stop", variant="stop", elem_id="stop-job", scale=1)
     live = gr.Plot(elem_id="job-loss", show_label=False)
     shown: dict[str, Any] = {}
 
     def stopped(name: str | None) -> str:
-        if not name:
-            return _jobs_html(launcher)
-        for job in launcher.jobs:
-            if job.name == name:
+        running = launcher.running()
+        for job in launcher.jobs:  # the job picked, else the newest running one
+            if job.name == (name or (running[-1] if running else None)):
                 job.stop()
         return _jobs_html(launcher)
 

@@ -28,6 +28,7 @@ _COUNTS = {"trainable_params", "total_params", "inference_flops"}
 _BYTES = {"adapter_bytes", "peak_gpu_bytes"}
 _SECONDS = {"train_seconds", "cell_seconds", "seconds"}
 _LEARNING_RATES = {"lr"}
+_GIGABYTES = {"peak_rss_gb"}
 
 
 def format_value(column: str, value: Any) -> str:
@@ -45,7 +46,9 @@ def format_value(column: str, value: Any) -> str:
     if column in _SECONDS:
         return f"{value:.1f} s"
     if column in _LEARNING_RATES:
-        return f"{value:.0e}" if value < 1e-2 else f"{value:g}"
+        return _exponent(value) if value < 1e-2 else f"{value:g}"
+    if column in _GIGABYTES:
+        return f"{value:.2f}"
     if isinstance(value, int):
         return str(value)
     if abs(value) >= 1000:
@@ -110,6 +113,12 @@ def _kind(rows: Sequence[dict[str, Any]], column: str) -> str:
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
     )
     return "num" if numeric else "text"
+
+
+def _exponent(value: float) -> str:
+    """5e-4, 1.5e-5: a learning rate as people write it."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def _short_number(value: float, unit: str = "") -> str:

@@ -12,7 +12,9 @@ from peftctl.ui import data, table
 @pytest.mark.parametrize(
     ("column", "value", "text"),
     [
-        ("lr", 0.0005, "5e-04"),
+        ("lr", 0.0005, "5e-4"),
+        ("lr", 1.5e-5, "1.5e-5"),
+        ("peak_rss_gb", 1.0, "1.00"),
         ("lr", 0.02, "0.02"),
         ("status", "finished", "finished"),
         ("test_primary", 0.64012, "0.640"),
