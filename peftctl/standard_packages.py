@@ -37,6 +37,11 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "peftctl-delora": ("delora",),
     "peftctl-gralora": ("gralora",),
     "peftctl-hira": ("hira",),
+    "peftctl-waveft": ("waveft",),
+    "peftctl-osf": ("osf",),
+    "peftctl-paca": ("paca",),
+    "peftctl-glora": ("glora",),
+    "peftctl-unilora": ("unilora",),
 }
 #: Packages whose library pins transformers 4 -> why (they need an environment of their own
 #: beside a transformers 5 core).

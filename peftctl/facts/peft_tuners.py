@@ -169,6 +169,7 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
         "Nayak et al., 2025",
         "2504.07097",
         title="OSF",
+        options={"effective_rank": 0.5},
     ),
     "PacaConfig": TunerFacts(
         "partial connection adaptation: a few trained weight columns",
@@ -225,6 +226,8 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
         "Li et al., 2025",
         "2506.00799",
         title="Uni-LoRA",
+        options={"theta_d_length": 23040},
+        test_options={"theta_d_length": 256},
     ),
     "VBLoRAConfig": TunerFacts(
         "LoRA built from a shared bank of trained vectors",

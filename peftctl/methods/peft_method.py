@@ -84,7 +84,12 @@ class PeftMethod(Method):
         )
 
     def merge(self, model: nn.Module) -> nn.Module:
-        return getattr(model, "module", model).merge_and_unload()
+        try:
+            return getattr(model, "module", model).merge_and_unload()
+        except NotImplementedError as error:  # a tuner peft cannot merge (Lily, ...)
+            raise PeftctlError(
+                f"{self.config.name} cannot be merged: peft says '{error}'"
+            ) from None
 
     def unload(self, model: nn.Module) -> nn.Module:
         """The base model with peft's layers taken out (its own weights were never changed)."""

@@ -179,12 +179,16 @@ def _trainable(model: Any) -> int:
 
 def per_linear_formula(cls: type, options: dict[str, Any]) -> tuple[int, int, int, int] | None:
     """``(c0, c1, c2, c3)`` with trainable = c0 + c1*in + c2*out + c3*in*out on every probe
-    shape, or None when no such integer formula fits them all."""
+    shape, or None when no such integer formula fits them all or two adapted linears train
+    other than twice what one does (they share parameters)."""
     import numpy as np
 
     try:
         counts = [_trainable(_adapted(cls, options, shape)) for shape in PROBE_SHAPES]
+        twice = _trainable(_adapted(cls, options, PROBE_SHAPES[0], copies=2))
     except Exception:  # a tuner that needs shapes these probes lack: counted per shape
+        return None
+    if twice != 2 * counts[0]:  # adapted layers share parameters (Lily, VB-LoRA's bank)
         return None
     rows = np.array([[1, i, o, i * o] for i, o in PROBE_SHAPES], dtype=float)
     solution = np.linalg.lstsq(rows, np.array(counts, dtype=float), rcond=None)[0]
@@ -278,6 +282,7 @@ def config_module(tuner: PeftTuner) -> str:
     """``config.py``: the options dataclass and its trainable estimate."""
     fields = "".join(_field(option) for option in tuner.options)
     measured = "".join(f"\n    {json.dumps(o.name)}: {_py(o.default)}," for o in tuner.options)
+    measured += "\n" if measured else ""  # {} as ruff writes it when there is none
     estimate, table = _estimate_code(tuner)
     table += _test_table(tuner)
     return f'''"""MyMethod's options: the recipe's ``method.*`` keys, those of peft's
@@ -290,7 +295,7 @@ from dataclasses import dataclass, field
 from peftctl.api import Arch, TargetModulesConfig
 
 #: The options ``trainable_estimate`` was measured with (by ``peftctl new-method``).
-MEASURED_WITH = {{{measured}\n}}
+MEASURED_WITH = {{{measured}}}
 #: The options passed to peft's ``{tuner.class_name}`` as they are.
 PEFT_OPTIONS = tuple(MEASURED_WITH){table}
 
@@ -464,11 +469,24 @@ def plugin_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
     return [
         (
             'summary="Trained per-channel scales on the outputs of linear layers"',
-            f"summary={json.dumps(_summary(tuner))}",
+            _summary_argument(_summary(tuner)),
         ),
         ('category="additive",', f'category="{tuner.facts.category}",'),
         ("mergeable=True,", f"mergeable={tuner.mergeable},"),
     ]
+
+
+def _summary_argument(summary: str) -> str:
+    """``summary="..."`` as ``ruff`` accepts it in plugin.py: split in brackets when the line
+    would pass 100 characters."""
+    line = f"summary={json.dumps(summary)}"
+    if len(line) + 14 <= 100:  # its indentation and the comma
+        return line
+    parts = [summary]  # one string in brackets where it fits: ruff joins the parts there
+    if 16 + len(json.dumps(summary)) > 100:
+        parts = textwrap.wrap(summary, 70, drop_whitespace=False, break_on_hyphens=False)
+    lines = "".join(f"\n                {json.dumps(part)}" for part in parts)
+    return f"summary=({lines}\n            )"
 
 
 def readme_edits(tuner: PeftTuner) -> list[tuple[str, str]]:

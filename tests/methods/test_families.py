@@ -49,6 +49,10 @@ REFUSED = {
     ("c3a", "gpt2"): "c3a cannot adapt this gpt2 model's target layers",
     ("road", "gpt2"): "road cannot adapt this gpt2 model's target layers",
     ("delora", "gpt2"): "delora cannot adapt this gpt2 model's target layers",
+    ("osf", "gpt2"): "osf cannot adapt this gpt2 model's target layers",
+    ("paca", "gpt2"): "paca cannot adapt this gpt2 model's target layers",
+    ("glora", "gpt2"): "glora cannot adapt this gpt2 model's target layers",
+    ("glora", "falcon"): "glora cannot adapt this falcon model's target layers",
 }
 #: qlora's per-family part is which decoder linears it quantises: the same code for every
 #: nn.Linear family, and bitsandbytes on CPU takes seconds per model; these cover fused,

@@ -1,0 +1,22 @@
+"""Registers Osf and its recipe with peftctl. Keep this module light: no torch here,
+since `peftctl list-methods` imports it on every call."""
+
+from __future__ import annotations
+
+from peftctl.api import MethodSpec, hookimpl
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="osf",
+            summary=(
+                "Orthogonal subspace fine-tuning of the minor singular part (Nayak et al., 2025)"
+            ),
+            category="reparameterised",
+            impl="peftctl_osf.method:OsfMethod",  # imported only when used
+            config="peftctl_osf.config:OsfConfig",  # light: recipes validate with it
+            mergeable=True,
+        )
+    ]
