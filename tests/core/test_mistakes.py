@@ -87,6 +87,11 @@ CASES: list[tuple[str, str, str]] = [
     ("model-relative-missing", "validate lora_sst2 model.name=./models/mine", "no such directory"),
     ("model-is-a-file", "eval --model {tmp}/empty.yaml --dataset sst2 --limit 2", "is a file"),
     ("model-dir-not-a-model", "eval --model {tmp} --dataset sst2 --limit 2", "cannot be loaded"),
+    (
+        "validate-dir-not-a-model",
+        "validate lora_sst2 model.name={tmp}",
+        "model.name={tmp}: this directory holds no config.json, so it is not a model",
+    ),
     # your own data
     (
         "data-file-missing",

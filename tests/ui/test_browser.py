@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -119,6 +120,25 @@ def first_column(page) -> list[str]:
 
 def shot(page, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def test_api_misuse_answers_without_a_traceback(server):
+    import json
+
+    url, _, _ = server
+    for path, body in (
+        ("gradio_api/queue/join", {"data": [], "fn_index": 999, "session_hash": "x"}),
+        ("gradio_api/run/predict", {"data": [], "fn_index": 999, "session_hash": "x"}),
+        ("gradio_api/queue/join", {"data": "not a list", "fn_index": 0, "session_hash": "x"}),
+    ):
+        request = urllib.request.Request(
+            url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        try:
+            answer = urllib.request.urlopen(request, timeout=10).read().decode()
+        except urllib.error.HTTPError as error:
+            answer = error.read().decode()
+        assert "Traceback" not in answer and 'File "' not in answer, answer
 
 
 def test_the_page_in_a_browser(server, page, tmp_path, tiny_model_dir):
