@@ -193,6 +193,7 @@ def test_the_page_in_a_browser(server, page, tmp_path, tiny_model_dir):
     curves = page.locator("#loss-plot svg.marks").first
     for run in ("quick/lora-sst2-s0", "quick/ia3-sst2-s1"):
         curves.get_by_text(run, exact=True).first.wait_for()
+    page.keyboard.press("Escape")  # close the dropdown
     page.locator("#run-recipe").get_by_text("lora").first.wait_for()
     page.locator("#predictions").get_by_text("I think").filter(visible=True).first.wait_for()
     shot(page, tmp_path, "run")
