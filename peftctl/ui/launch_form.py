@@ -220,7 +220,11 @@ def _jobs(gr, page, launcher: Launcher) -> dict[str, Any]:
                 shown["key"] = key
                 points = data.loss_points(job.run_dir)
                 palette = charts.colours([job.name])
-                plot = charts.loss_chart({job.name: points}, palette) if points else None
+                if points:
+                    plot = charts.loss_chart({job.name: points}, palette)
+                elif job.state == "running":
+                    plot = None  # nothing logged yet
+                # an ended job whose folder went keeps its last curve
         if shown.get("html") == html and shown.get("running") == running:
             return gr.skip(), gr.skip(), plot
         shown.update(html=html, running=running)

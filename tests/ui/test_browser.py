@@ -79,6 +79,8 @@ def page(tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(TIMEOUT_MS)
         page.outside = []
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
 
         def guard(route):
             url = route.request.url
@@ -186,6 +188,9 @@ def test_the_page_in_a_browser(server, page, tmp_path, tiny_model_dir):
     page.locator("#pareto-front").get_by_text("within each bench").first.wait_for()
     page.locator("#verdicts").get_by_text("quick: against the best").first.wait_for()
     shot(page, tmp_path, "compare")
+    fill(page, "compare-filter", "label=nothing")  # no points: an empty plot, no page error
+    page.locator("#pareto-front").get_by_text("no points").first.wait_for()
+    fill(page, "compare-filter", "")
 
     # Run: two runs' loss curves overlaid, one colour each, eval points marked
     page.get_by_role("tab", name="Run").click()
@@ -243,3 +248,4 @@ def test_the_page_in_a_browser(server, page, tmp_path, tiny_model_dir):
     table.get_by_text("ui-run", exact=True).wait_for()
     shot(page, tmp_path, "results-after-launch")
     assert page.outside == [], f"requests left 127.0.0.1: {page.outside}"
+    assert page.errors == [], page.errors
