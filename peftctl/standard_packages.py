@@ -42,6 +42,11 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "peftctl-paca": ("paca",),
     "peftctl-glora": ("glora",),
     "peftctl-unilora": ("unilora",),
+    "peftctl-psoft": ("psoft",),
+    "peftctl-tinylora": ("tinylora",),
+    "peftctl-pvera": ("pvera",),
+    "peftctl-adamss": ("adamss",),
+    "peftctl-beft": ("beft",),
 }
 #: Packages whose library pins transformers 4 -> why (they need an environment of their own
 #: beside a transformers 5 core).

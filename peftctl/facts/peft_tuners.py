@@ -34,6 +34,10 @@ class TunerFacts(NamedTuple):
     test_options: Mapping[str, Any] = NONE
     #: the method's own spelling where peft's class name differs ("VB-LoRA")
     title: str = ""
+    #: the default ``target_modules`` where the queries and values are not the paper's choice
+    targets: tuple[str, ...] = ()
+    #: libraries peft's tuner imports beyond peft's own requirements (the package declares them)
+    requires: tuple[str, ...] = ()
 
 
 PEFT_DEFAULT_LR = 1e-4
@@ -43,7 +47,16 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
     "AdaLoraConfig": TunerFacts(
         "LoRA with SVD-shaped updates whose rank budget is pruned", _R, 1e-4
     ),
-    "AdamssConfig": TunerFacts("adaptive multi-subspace updates from the weight's SVD", _R, 1e-4),
+    "AdamssConfig": TunerFacts(
+        "adaptive multi-subspace updates from the weight's SVD",
+        _R,
+        1e-4,
+        "NeurIPS 2025",
+        "https://openreview.net/forum?id=8ZdWmpYxT0",
+        test_options={"r": 8, "num_subspaces": 2},
+        title="AdaMSS",
+        requires=("scikit-learn>=1.3",),  # its subspaces are KMeans clusters
+    ),
     "AdaptionPromptConfig": TunerFacts("Llama-Adapter: gated prompts in the top layers", _P, 5e-3),
     "BOFTConfig": TunerFacts(
         "butterfly-factorised orthogonal weight rotations",
@@ -55,7 +68,15 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
         title="BOFT",
     ),
     "BdLoraConfig": TunerFacts("block-diagonal LoRA for sharded serving", _R, 1e-4),
-    "BeftConfig": TunerFacts("trained bias offsets on the target layers", _S, 1e-4),
+    "BeftConfig": TunerFacts(
+        "trained bias offsets on the target layers",
+        _S,
+        1e-4,
+        "Huang et al., 2025",
+        "2509.15974",
+        title="BEFT",
+        targets=("role:value",),
+    ),
     "C3AConfig": TunerFacts(
         "circular-convolution adapters",
         _R,
@@ -185,8 +206,23 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
     "PrefixTuningConfig": TunerFacts("trained key/value prefixes in every layer", _P, 1e-3),
     "PromptEncoderConfig": TunerFacts("P-tuning: soft prompts from a prompt encoder", _P, 1e-4),
     "PromptTuningConfig": TunerFacts("trained soft-prompt embeddings", _P, 1e-3),
-    "PsoftConfig": TunerFacts("principal-subspace orthogonal fine-tuning", _R, 1e-4),
-    "PveraConfig": TunerFacts("VeRA with a probabilistic (sampled) projection", _R, 3e-3),
+    "PsoftConfig": TunerFacts(
+        "principal-subspace orthogonal fine-tuning",
+        _R,
+        1e-4,
+        "ICLR 2026",
+        "https://openreview.net/forum?id=FSHrinMArK",
+        test_options={"r": 8},
+        title="PSOFT",
+    ),
+    "PveraConfig": TunerFacts(
+        "VeRA with a probabilistic (sampled) projection",
+        _R,
+        3e-3,
+        "Fillioux et al., 2025",
+        "2512.07703",
+        title="PVeRA",
+    ),
     "RandLoraConfig": TunerFacts(
         "full-rank updates from random low-rank bases",
         _R,
@@ -217,7 +253,14 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
         test_options={"r": 4},
     ),
     "SupertuningConfig": TunerFacts("a chosen fraction of weight entries trains", _S, 1e-4),
-    "TinyLoraConfig": TunerFacts("LoRA updates from a tiny shared trained vector", _R, 1e-3),
+    "TinyLoraConfig": TunerFacts(
+        "LoRA updates from a tiny shared trained vector",
+        _R,
+        1e-3,
+        "Morris et al., 2026",
+        "2602.04118",
+        title="TinyLoRA",
+    ),
     "TrainableTokensConfig": TunerFacts("trains the embeddings of chosen tokens only", _S, 2e-1),
     "UniLoraConfig": TunerFacts(
         "LoRA weights drawn from one shared trained vector",

@@ -56,7 +56,7 @@ class PeftMethod(Method):
             # a target layer type peft cannot adapt (GPT-2's Conv1D): LoRA's TypeError "... is
             # not supported. Currently ...", LyCORIS' "... not supported, currently ...", some
             # tuners' ValueError
-            reason = re.split(r"[.,] [Cc]urrently", str(error))[0]
+            reason = re.split(r"[.,] [Cc]urrently", str(error))[0].rstrip(".")
             return (
                 f"{self.config.name} cannot adapt this {model_type} model's target layers: "
                 f"{reason}; use lora or ia3 on it"

@@ -285,6 +285,7 @@ def config_module(tuner: PeftTuner) -> str:
     measured += "\n" if measured else ""  # {} as ruff writes it when there is none
     estimate, table = _estimate_code(tuner)
     table += _test_table(tuner)
+    targets = _targets_field(tuner)
     return f'''"""MyMethod's options: the recipe's ``method.*`` keys, those of peft's
 ``{tuner.class_name}`` (peft {tuner.peft_version}) with its defaults. No torch here."""
 
@@ -304,7 +305,7 @@ PEFT_OPTIONS = tuple(MEASURED_WITH){table}
 class MyMethodConfig(TargetModulesConfig):
     """peft's ``{tuner.class_name}``: {tuner.facts.summary}."""
 
-    name: str = field(default="mymethod", metadata={{"help": "Method name."}}){fields}
+    name: str = field(default="mymethod", metadata={{"help": "Method name."}}){targets}{fields}
 
     def validate(self) -> None:
         """Options that do not fit together are a user error: one line, exit code 2."""
@@ -407,14 +408,24 @@ def _quote(text: str) -> str:
 
 
 def method_module(tuner: PeftTuner) -> str:
-    """``method.py``: a PeftMethod whose ``peft_config()`` passes the options on."""
+    """``method.py``: a PeftMethod whose ``peft_config()`` passes the options on (and whose
+    ``merge`` refuses in one line when peft cannot merge this tuner on the probes)."""
+    refusal, error, torch = "", "", ""
+    if not tuner.mergeable:
+        error, torch = "PeftctlError, ", "\nfrom torch import nn"
+        refusal = f'''
+
+    def merge(self, model: nn.Module) -> nn.Module:
+        """Refused (the spec says mergeable=False): peft's {tuner.class_name} adapter does not
+        fold into the base weights of every model (`peftctl merge` refuses before loading)."""
+        raise PeftctlError(f"{{self.config.name}} does not merge into the base weights")'''
     return f'''"""MyMethod: peft's ``{tuner.class_name}`` as a peftctl method. ``peft_config()``
 is all it implements; applying, saving, loading, merging and unloading come from peft."""
 
 from __future__ import annotations
 
 import peft
-from peftctl.api import PeftMethod, peft_targets
+from peftctl.api import {error}PeftMethod, peft_targets{torch}
 
 from .config import PEFT_OPTIONS, MyMethodConfig
 
@@ -430,7 +441,7 @@ class MyMethodMethod(PeftMethod):
             task_type="CAUSAL_LM",  # peft wraps the model as a causal LM (generate, save)
             target_modules=peft_targets(cfg.target_modules),
             **{{name: getattr(cfg, name) for name in PEFT_OPTIONS}},
-        )
+        ){refusal}
 '''
 
 
@@ -500,8 +511,8 @@ def readme_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
     facts = tuner.facts
     paper = f" ({facts.paper}, {_link(facts.link)})" if facts.paper and facts.link else ""
     text = (
-        f"peft's `{tuner.class_name}`, {facts.summary}{paper}, on the target linear layers (the "
-        f"query and value projections by default); its options are the recipe's `method.*` "
+        f"peft's `{tuner.class_name}`, {facts.summary}{paper}, on the target linear layers ("
+        f"{_where(tuner)} by default); its options are the recipe's `method.*` "
         f"keys; {merge}."
     )
     first, *rest = textwrap.wrap(text, 92, initial_indent=" " * 48, break_on_hyphens=False)
@@ -522,7 +533,11 @@ def pyproject_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
             f"{_title(tuner)} for peftctl: {_lower(_summary(tuner))}, "
             f"through peft's {tuner.class_name}.",
         ),
-        ('"torch>=2.4"]', f'"peft>={major_minor}", "torch>=2.4"]'),
+        (
+            '"torch>=2.4"]',
+            ", ".join(json.dumps(r) for r in (f"peft>={major_minor}", *tuner.facts.requires))
+            + ', "torch>=2.4"]',
+        ),
     ]
 
 
@@ -531,7 +546,7 @@ def recipe_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
     peft's defaults, and a starting lr for the type (said to be untuned)."""
     facts = tuner.facts
     lines = textwrap.wrap(
-        f"{_title(tuner)} ({_described(tuner)}) on the query and value projections, "
+        f"{_title(tuner)} ({_described(tuner)}) on {_where(tuner)}, "
         f"through peft's {tuner.class_name}, on GLUE SST-2 with the default model, "
         f"SmolLM2-135M-Instruct. The lr, {facts.lr:g}, is the starting lr of peft's method "
         "comparison, not yet tuned on this budget (a later bench tunes it).",
@@ -549,9 +564,38 @@ def recipe_edits(tuner: PeftTuner) -> list[tuple[str, str]]:
         ("  lr: 5.0e-3", f"  lr: {facts.lr:.1e}"),
         (
             "  target_modules: [role:query, role:value]\n",
-            f"  target_modules: [role:query, role:value]\n{options}",
+            f"  target_modules: [{', '.join(_targets(tuner))}]\n{options}",
         ),
     ]
+
+
+def _targets(tuner: PeftTuner) -> list[str]:
+    """The default ``target_modules``: the facts' where the paper chose others, else the query
+    and value projections (``TargetModulesConfig``'s)."""
+    return list(tuner.facts.targets) or ["role:query", "role:value"]
+
+
+def _where(tuner: PeftTuner) -> str:
+    """``the query and value projections``: the default targets in words."""
+    targets = _targets(tuner)
+    if all(t.startswith("role:") for t in targets):
+        return f"the {' and '.join(t.removeprefix('role:') for t in targets)} projections"
+    return ", ".join(f"`{t}`" for t in targets)
+
+
+def _targets_field(tuner: PeftTuner) -> str:
+    """A ``target_modules`` field where the facts name other default targets, else ""."""
+    if not tuner.facts.targets:
+        return ""
+    return f"""
+    target_modules: list[str] = field(
+        default_factory=lambda: {json.dumps(list(tuner.facts.targets))},
+        metadata={{
+            "help": "The layers to adapt, as peft's target_modules: name suffixes, roles "
+            "(role:query, ...) or ['all-linear']. Default: "
+            "{_where(tuner)}, the paper's choice."
+        }},
+    )"""
 
 
 def _title(tuner: PeftTuner) -> str:

@@ -53,6 +53,9 @@ REFUSED = {
     ("paca", "gpt2"): "paca cannot adapt this gpt2 model's target layers",
     ("glora", "gpt2"): "glora cannot adapt this gpt2 model's target layers",
     ("glora", "falcon"): "glora cannot adapt this falcon model's target layers",
+    ("psoft", "gpt2"): "psoft cannot adapt this gpt2 model's target layers",
+    ("beft", "gpt2"): "beft cannot adapt this gpt2 model's target layers",
+    ("adamss", "gpt2"): "adamss cannot adapt this gpt2 model's target layers",
 }
 #: qlora's per-family part is which decoder linears it quantises: the same code for every
 #: nn.Linear family, and bitsandbytes on CPU takes seconds per model; these cover fused,

@@ -1,0 +1,20 @@
+"""Registers Adamss and its recipe with peftctl. Keep this module light: no torch here,
+since `peftctl list-methods` imports it on every call."""
+
+from __future__ import annotations
+
+from peftctl.api import MethodSpec, hookimpl
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="adamss",
+            summary="Adaptive multi-subspace updates from the weight's SVD (NeurIPS 2025)",
+            category="reparameterised",
+            impl="peftctl_adamss.method:AdamssMethod",  # imported only when used
+            config="peftctl_adamss.config:AdamssConfig",  # light: recipes validate with it
+            mergeable=True,
+        )
+    ]

@@ -1,0 +1,19 @@
+"""Psoft passes peftctl's method contract and ships a valid recipe."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from peftctl.testing import MethodContract, shipped_recipe
+
+
+class TestPsoft(MethodContract):
+    method_name = "psoft"
+    # the defaults do not fit the tiny model (config.py measured these too)
+    method_options: ClassVar[dict[str, Any]] = {"r": 8}
+
+
+def test_recipe_is_installed_and_valid() -> None:
+    recipe = shipped_recipe("psoft_sst2")
+    assert recipe.command == "peftctl train psoft_sst2"
+    assert recipe.config.method.name == "psoft" and recipe.config.eval.after_train

@@ -1,0 +1,20 @@
+"""Registers Pvera and its recipe with peftctl. Keep this module light: no torch here,
+since `peftctl list-methods` imports it on every call."""
+
+from __future__ import annotations
+
+from peftctl.api import MethodSpec, hookimpl
+
+
+@hookimpl
+def peftctl_register_methods() -> list[MethodSpec]:
+    return [
+        MethodSpec(
+            name="pvera",
+            summary="VeRA with a probabilistic (sampled) projection (Fillioux et al., 2025)",
+            category="reparameterised",
+            impl="peftctl_pvera.method:PveraMethod",  # imported only when used
+            config="peftctl_pvera.config:PveraConfig",  # light: recipes validate with it
+            mergeable=True,
+        )
+    ]
