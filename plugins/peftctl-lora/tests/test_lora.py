@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any, ClassVar
+
 import pytest
 
-from peftctl.testing import MethodContract, shipped_recipe
+from peftctl.api import PeftctlError
+from peftctl.testing import MethodContract, make_method, shipped_recipe, tiny_model
 
 
 class TestLora(MethodContract):
@@ -31,8 +35,69 @@ class TestPissa(MethodContract):
     method_name = "pissa"
 
 
-@pytest.mark.parametrize("method", ["lora", "dora", "loraplus", "pissa"])
-def test_recipe_is_shipped_and_valid(method):
-    recipe = shipped_recipe(f"{method}_sst2")
-    assert recipe.command == f"peftctl train {method}_sst2"
-    assert recipe.config.method.name == method and recipe.config.dataset.name == "sst2"
+class TestOlora(MethodContract):
+    method_name = "lora"
+    method_options: ClassVar[dict[str, Any]] = {"init": "olora"}
+
+    def test_saved_adapter_is_plain_lora_for_the_original_base(self, tmp_path) -> None:
+        method, model = self.trained()
+        method.save(model, tmp_path / "adapter")
+        config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+        # converted: rank 2r, initialised as plain LoRA, so any LoRA reader can apply it
+        assert config["r"] == 16 and config["init_lora_weights"] is True
+
+
+class TestOrthogonalInit(MethodContract):
+    method_name = "lora"
+    method_options: ClassVar[dict[str, Any]] = {"init": "orthogonal"}
+
+
+class TestLoraFa(MethodContract):
+    method_name = "lorafa"
+    expected_trainable = 2 * (32 * 8 + 16 * 8)  # B of q_proj (32 out) and v_proj (16 out)
+
+    def test_a_stays_and_the_optimiser_is_lorafas(self) -> None:
+        from peft.optimizers.lorafa import LoraFAOptimizer
+
+        method, model = self.applied()
+        assert all(not p.requires_grad for n, p in model.named_parameters() if "lora_A" in n)
+        groups = method.parameter_groups(model, lr=1e-3, weight_decay=0.0)
+        assert isinstance(method.make_optimizer(groups, lr=1e-3), LoraFAOptimizer)
+
+
+def test_rslora_scales_by_the_square_root_of_the_rank():
+    model = make_method("lora", r=16, alpha=16, use_rslora=True).apply(tiny_model("llama"))
+    scaling = next(m.scaling["default"] for _, m in model.named_modules() if hasattr(m, "lora_A"))
+    assert scaling == pytest.approx(16 / 16**0.5)
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "message"),
+    [
+        ("lora", {"init": "orthogonal", "r": 7}, "method.init=orthogonal needs an even method.r"),
+        ("lorafa", {"init": "pissa"}, "method.init=pissa: LoRA-FA keeps A"),
+        ("lora", {"init": "eva"}, "method.init=eva is not one of default, gaussian, orthogonal"),
+    ],
+)
+def test_variant_options_that_do_not_fit_are_one_line(method, options, message):
+    with pytest.raises(PeftctlError, match=message):
+        make_method(method, **options)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "method"),
+    [
+        ("lora", "lora"),
+        ("dora", "dora"),
+        ("loraplus", "loraplus"),
+        ("pissa", "pissa"),
+        ("rslora", "lora"),
+        ("olora", "lora"),
+        ("lora_orthogonal", "lora"),
+        ("lorafa", "lorafa"),
+    ],
+)
+def test_recipe_is_shipped_and_valid(recipe, method):
+    shipped = shipped_recipe(f"{recipe}_sst2")
+    assert shipped.command == f"peftctl train {recipe}_sst2"
+    assert shipped.config.method.name == method and shipped.config.dataset.name == "sst2"

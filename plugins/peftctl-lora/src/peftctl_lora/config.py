@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peftctl.api import TargetModulesConfig
+from peftctl.api import PeftctlError, TargetModulesConfig
 
 if TYPE_CHECKING:
     from peftctl.api import Arch
+
+
+#: peft's ``init_lora_weights`` values that need nothing but the model (EVA, CorDA, LoftQ need
+#: calibration data or a quantised base: docs/methods.md says why they are not offered).
+INITS = ("default", "gaussian", "orthogonal", "pissa", "olora")
+
+
+def changes_the_base(init: str) -> bool:
+    """Whether this initialisation moves part of each base weight into the adapter."""
+    return init in ("pissa", "olora") or init.startswith("pissa_niter_")
 
 
 @dataclass(kw_only=True)
@@ -34,13 +44,19 @@ class LoraConfig(TargetModulesConfig):
     init: str = field(
         default="default",
         metadata={
-            "help": "Initialisation of A and B (peft's init_lora_weights).",
-            "choices": ("default", "gaussian", "pissa", "olora"),
+            "help": "Initialisation of A and B (peft's init_lora_weights): default (A random, "
+            "B zero), gaussian, orthogonal (A and B orthogonal, B A = 0; even r), pissa "
+            "(principal singular vectors), olora (QR of the weight).",
+            "choices": INITS,
         },
     )
 
     def validate(self) -> None:
         super().validate()
+        if self.init == "orthogonal" and self.r % 2:
+            raise PeftctlError(
+                f"method.init=orthogonal needs an even method.r, not {self.r}; use r={self.r + 1}"
+            )
 
     def trainable_estimate(self, arch: Arch) -> int | None:
         shapes = arch.targets(self.target_modules)

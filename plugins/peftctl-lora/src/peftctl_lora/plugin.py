@@ -40,4 +40,12 @@ def peftctl_register_methods() -> list[MethodSpec]:
             config="peftctl_lora.variants.config:PissaConfig",
             mergeable=True,
         ),
+        MethodSpec(
+            name="lorafa",
+            summary="LoRA-FA: A frozen, B trained by a projected optimiser (Zhang et al., 2023)",
+            category="reparameterised",
+            impl="peftctl_lora.variants.method:LoraFaMethod",
+            config="peftctl_lora.variants.config:LoraFaConfig",
+            mergeable=True,
+        ),
     ]

@@ -1,4 +1,5 @@
-"""Options of the LoRA variants (DoRA, LoRA+, PiSSA): LoRA's plus their own. No torch here."""
+"""Options of the LoRA variants (DoRA, LoRA+, PiSSA, LoRA-FA): LoRA's plus their own.
+No torch here."""
 
 from __future__ import annotations
 
@@ -57,3 +58,25 @@ class PissaConfig(LoraConfig):
 def _is_fast_pissa(init: str) -> bool:
     prefix = "pissa_niter_"
     return init.startswith(prefix) and init[len(prefix) :].isdigit()
+
+
+@dataclass(kw_only=True)
+class LoraFaConfig(LoraConfig):
+    """LoRA with A frozen at its random start and B trained by the LoRA-FA optimiser (Zhang et
+    al., 2023): half of LoRA's trainable parameters and optimiser state."""
+
+    name: str = field(default="lorafa", metadata={"help": "Method name."})
+
+    def validate(self) -> None:
+        super().validate()
+        if self.init != "default":
+            raise PeftctlError(
+                f"method.init={self.init}: LoRA-FA keeps A as peft initialises it by default; "
+                "use method.init=default"
+            )
+
+    def trainable_estimate(self, arch: Arch) -> int | None:
+        shapes = arch.targets(self.target_modules)
+        if shapes is None:
+            return None
+        return sum(self.r * o for _, o in shapes)  # B: out x r (A frozen)

@@ -1,15 +1,11 @@
-"""DoRA, LoRA+ and PiSSA: LoRA through peft with one change each."""
+"""DoRA, LoRA+, PiSSA and LoRA-FA: LoRA through peft with one change each."""
 
 from __future__ import annotations
 
-import tempfile
-import weakref
-from pathlib import Path
-
-import peft
+import torch
 from torch import nn
 
-from peftctl.api import write_dir_atomically
+from peftctl.api import PeftctlError
 from peftctl_lora.method import LoraMethod
 from peftctl_lora.variants.config import LoraPlusConfig, PissaConfig
 
@@ -17,7 +13,7 @@ from peftctl_lora.variants.config import LoraPlusConfig, PissaConfig
 class DoraMethod(LoraMethod):
     """Weight-decomposed LoRA (peft ``use_dora``)."""
 
-    def peft_config(self) -> peft.LoraConfig:
+    def peft_config(self):
         config = super().peft_config()
         config.use_dora = True
         return config
@@ -44,45 +40,34 @@ class LoraPlusMethod(LoraMethod):
 
 
 class PissaMethod(LoraMethod):
-    """PiSSA: the adapter starts from the top singular vectors and the base keeps the residual.
-
-    The base weights change at ``apply``, so ``save`` converts the adapter into a plain LoRA
-    adapter (rank ``2r``) for the *original* base: ``adapter/`` loads onto a fresh model.
-    """
+    """PiSSA: the adapter starts from the top singular vectors and the base keeps the residual
+    (``LoraMethod`` saves it as a plain LoRA adapter for the original base)."""
 
     config: PissaConfig
 
-    def peft_config(self) -> peft.LoraConfig:
-        config = super().peft_config()
-        config.init_lora_weights = self.config.init
-        return config
+
+class LoraFaMethod(LoraMethod):
+    """LoRA-FA: A stays as initialised, B trains with peft's LoRA-FA optimiser, which projects
+    B's gradient so the update approximates full fine-tuning's (Zhang et al., 2023)."""
 
     def apply(self, model: nn.Module) -> nn.Module:
-        peft_model = super().apply(model)
-        self._initial_dir = Path(tempfile.mkdtemp(prefix="peftctl-pissa-init-"))
-        weakref.finalize(self, _remove_tree, self._initial_dir)
-        config = peft_model.peft_config["default"]
-        config.init_lora_weights = True  # peft's recipe: the initial copy must not re-run SVD
-        peft_model.save_pretrained(str(self._initial_dir), safe_serialization=True)
-        config.init_lora_weights = self.config.init
+        return self._freeze_a(super().apply(model))
+
+    def load(self, model: nn.Module, adapter_dir, *, trainable: bool = False) -> nn.Module:
+        return self._freeze_a(super().load(model, adapter_dir, trainable=trainable))
+
+    def make_optimizer(self, groups: list[dict], *, lr: float) -> torch.optim.Optimizer:
+        from peft.optimizers import create_lorafa_optimizer
+
+        model = getattr(self, "_model", None)
+        if model is None:
+            raise PeftctlError("lorafa: apply or load the method before making its optimiser")
+        decay = max((group.get("weight_decay", 0.0) for group in groups), default=0.0)
+        return create_lorafa_optimizer(model, lr=lr, weight_decay=decay)
+
+    def _freeze_a(self, peft_model: nn.Module) -> nn.Module:
+        for name, param in peft_model.named_parameters():
+            if "lora_A" in name:
+                param.requires_grad_(False)
+        self._model = peft_model  # the optimiser pairs each B with its A by name
         return peft_model
-
-    def save(self, model: nn.Module, adapter_dir: Path) -> None:
-        initial = getattr(self, "_initial_dir", None)
-        if initial is None:  # loaded adapter: already a plain LoRA adapter for the original base
-            return super().save(model, adapter_dir)
-        peft_model = getattr(model, "module", model)
-        write_dir_atomically(
-            Path(adapter_dir),
-            lambda tmp: peft_model.save_pretrained(
-                str(tmp),
-                safe_serialization=True,
-                path_initial_model_for_weight_conversion=str(initial),
-            ),
-        )
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
