@@ -47,6 +47,10 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "peftctl-pvera": ("pvera",),
     "peftctl-adamss": ("adamss",),
     "peftctl-beft": ("beft",),
+    "peftctl-frod": ("frod",),
+    "peftctl-deft": ("deft",),
+    "peftctl-peanut": ("peanut",),
+    "peftctl-supertuning": ("supertuning",),
 }
 #: Packages whose library pins transformers 4 -> why (they need an environment of their own
 #: beside a transformers 5 core).

@@ -89,7 +89,9 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
     ),
     "CPTConfig": TunerFacts("context-aware prompt tuning on in-context examples", _P, 1e-4),
     "CartridgeConfig": TunerFacts("a trained KV-cache prefix distilled from a corpus", _P, 1e-4),
-    "DeftConfig": TunerFacts("decomposed low-rank updates with a trained direction", _R, 1e-4),
+    "DeftConfig": TunerFacts(
+        "decomposed low-rank updates with a trained direction", _R, 1e-4, title="DEFT"
+    ),
     "DeloraConfig": TunerFacts(
         "LoRA with decoupled, bounded update norms",
         _R,
@@ -107,7 +109,15 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
         test_options={"n_frequency": 100},
         title="FourierFT",
     ),
-    "FrodConfig": TunerFacts("sparse rotations of the weight's frozen eigenbasis", _R, 1e-3),
+    "FrodConfig": TunerFacts(
+        "sparse rotations of the weight's frozen eigenbasis",
+        _R,
+        1e-3,
+        "AAAI 2026",
+        "https://doi.org/10.1609/aaai.v40i31.39813",
+        options={"progressbar": False},
+        title="FRoD",
+    ),
     "GloraConfig": TunerFacts(
         "generalised LoRA: trained scale, shift and low-rank paths",
         _R,
@@ -201,7 +211,14 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
         options={"random_seed": 0},
         title="PaCA",
     ),
-    "PeanutConfig": TunerFacts("non-linear low-rank updates computed from the weights", _R, 1e-4),
+    "PeanutConfig": TunerFacts(
+        "non-linear low-rank updates computed from the weights",
+        _R,
+        1e-4,
+        "Zhong et al., 2024",
+        "2410.01870",
+        title="PEANuT",
+    ),
     "PolyConfig": TunerFacts("a routed mixture of LoRA skills per task", _H, 1e-4),
     "PrefixTuningConfig": TunerFacts("trained key/value prefixes in every layer", _P, 1e-3),
     "PromptEncoderConfig": TunerFacts("P-tuning: soft prompts from a prompt encoder", _P, 1e-4),
@@ -252,7 +269,13 @@ PEFT_TUNERS: dict[str, TunerFacts] = {
         title="SHiRA",
         test_options={"r": 4},
     ),
-    "SupertuningConfig": TunerFacts("a chosen fraction of weight entries trains", _S, 1e-4),
+    "SupertuningConfig": TunerFacts(
+        "a chosen fraction of weight entries trains",
+        _S,
+        1e-4,
+        link="2607.09287",
+        title="Super-Tuning",
+    ),
     "TinyLoraConfig": TunerFacts(
         "LoRA updates from a tiny shared trained vector",
         _R,

@@ -56,6 +56,8 @@ REFUSED = {
     ("psoft", "gpt2"): "psoft cannot adapt this gpt2 model's target layers",
     ("beft", "gpt2"): "beft cannot adapt this gpt2 model's target layers",
     ("adamss", "gpt2"): "adamss cannot adapt this gpt2 model's target layers",
+    ("peanut", "gpt2"): "peanut cannot adapt this gpt2 model's target layers",
+    ("supertuning", "gpt2"): "supertuning cannot adapt this gpt2 model's target layers",
 }
 #: qlora's per-family part is which decoder linears it quantises: the same code for every
 #: nn.Linear family, and bitsandbytes on CPU takes seconds per model; these cover fused,

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="mymethod",
             summary="Trained per-channel scales on the outputs of linear layers",
             category="additive",
-            impl="peftctl_mymethod.method:MyMethodMethod",  # imported only when used
-            config="peftctl_mymethod.config:MyMethodConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_mymethod.method:MyMethodMethod",
+            config="peftctl_mymethod.config:MyMethodConfig",
             mergeable=True,
         )
     ]
