@@ -68,6 +68,13 @@ def inspect_tuner(class_name: str) -> PeftTuner:
     import peft
 
     cls = getattr(peft, class_name, None)
+    variant = lora_variant_field(class_name)
+    if variant is not None:
+        raise PeftctlError(
+            f"--peft-config {class_name} configures a LoRA variant (peft's "
+            f"LoraConfig({variant}=...)), not a tuner of its own: LoRA variants are methods of "
+            "peftctl-lora (as dora and pissa are); scaffold a layer tuner (e.g. LoHaConfig)"
+        )
     if not (isinstance(cls, type) and issubclass(cls, peft.PeftConfig)):
         known = [n for n in dir(peft) if n.endswith("Config") and n != "PeftConfig"]
         raise PeftctlError(
@@ -106,6 +113,17 @@ def inspect_tuner(class_name: str) -> PeftTuner:
         peft_version=peft.__version__,
         facts=facts,
     )
+
+
+def lora_variant_field(class_name: str) -> str | None:
+    """The ``LoraConfig`` field that takes peft's ``class_name`` (KaSA, VeLoRA, MonteCLoRA,
+    BD-LoRA: sub-configs of LoRA, not tuners), or None."""
+    import peft
+
+    for spec in dataclasses.fields(peft.LoraConfig):
+        if class_name != "LoraConfig" and class_name in str(spec.type):
+            return spec.name
+    return None
 
 
 def plain_options(cls: type, overrides: dict[str, Any] | None = None) -> list[Option]:

@@ -165,3 +165,59 @@ def test_an_unknown_peft_config_is_one_line(tmp_path, cli):
     assert err.startswith("error: --peft-config LoHaConfg is not a config class of peft ")
     assert "(did you mean 'LoHaConfig'?)" in err and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_facts_give_a_package_working_defaults_test_options_and_a_paper(tmp_path, cli):
+    """VB-LoRA's bank vectors must divide every adapted width: the facts set a length for the
+    default model (64) and one for the kit's tiny model (16), both measured; BEFT's paper
+    trains the value bias only and peft cannot merge it into a bias-free linear."""
+    vblora, beft = tmp_path / "peftctl-bank", tmp_path / "peftctl-bias"
+    for name, target, config in (("bank", vblora, "VBLoRAConfig"), ("bias", beft, "BeftConfig")):
+        code, _, err = cli("new-method", name, "--dir", str(target), "--peft-config", config,
+                           "--version", "0.2.0")  # fmt: skip
+        assert code == 0, err
+    pyproject = (vblora / "pyproject.toml").read_text()
+    assert 'version = "0.2.0"' in pyproject and "VB-LoRA for peftctl" in pyproject
+    plugin = (vblora / "src" / "peftctl_bank" / "plugin.py").read_text()
+    assert 'summary="LoRA built from a shared bank of trained vectors (Li et al., 2024)"' in plugin
+    recipe = (vblora / "recipes" / "bank_sst2.yaml").read_text()
+    header = " ".join(line.removeprefix("# ") for line in recipe.splitlines())
+    assert "  vector_length: 64\n" in recipe and "not yet tuned on this budget" in header
+    assert "Needs: pip install peftctl-bank" in recipe
+    config = (vblora / "src" / "peftctl_bank" / "config.py").read_text()
+    assert '"vector_length": 64,' in config and "TEST_OPTIONS = {" in config
+    assert "TEST_PER_LINEAR = {" in config and "(32, 16):" in config
+    test = (vblora / "tests" / "test_contract.py").read_text()
+    assert 'method_options: ClassVar[dict[str, Any]] = {"vector_length": 16}' in test
+    assert "[2405.15179](https://arxiv.org/abs/2405.15179)" in (vblora / "README.md").read_text()
+
+    bias = beft / "src" / "peftctl_bias"
+    assert "mergeable=False" in (bias / "plugin.py").read_text()
+    assert (
+        'raise PeftctlError(f"{self.config.name} does not merge' in (bias / "method.py").read_text()
+    )
+    assert 'default_factory=lambda: ["role:value"]' in (bias / "config.py").read_text()
+    assert "  target_modules: [role:value]\n" in (beft / "recipes" / "bias_sst2.yaml").read_text()
+
+
+def test_a_formula_is_not_fitted_to_layers_that_share_parameters():
+    import peft
+
+    from peftctl.scaffold.peft_backed import per_linear_formula
+
+    assert per_linear_formula(peft.LoHaConfig, {"r": 4}) == (0, 8, 8, 0)  # 2r(in + out)
+    # Lily's B experts are shared by every layer: one linear's count is no per-linear sum
+    assert per_linear_formula(peft.LilyConfig, {"r": 8}) is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--peft-config", "KasaConfig"), "configures a LoRA variant (peft's LoraConfig(kasa"),
+        (("--version", "two"), "--version 'two' is not a version such as 0.2.0"),
+    ],
+)
+def test_a_lora_variant_or_a_bad_version_is_one_line(tmp_path, cli, argv, message):
+    code, out, err = cli("new-method", "x", "--dir", str(tmp_path / "x"), *argv)
+    assert (code, out) == (2, "") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
