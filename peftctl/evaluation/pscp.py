@@ -125,7 +125,12 @@ def measure_inference_cost(
     input_ids = standard_input(model, seq_len=seq_len, batch=batch).to(device)
     was_training = model.training
     model.eval()
+    # nothing needs gradients: torch's FLOP counter hooks every input that does, and fails on
+    # a trained parameter used as a module input (Llama-Adapter's prompts)
+    trainable = [p for p in model.parameters() if p.requires_grad]
     try:
+        for param in trainable:
+            param.requires_grad_(False)
         with torch.inference_mode():
             run = lambda: _forward(model, input_ids, forward_kwargs or {})  # noqa: E731
             run()
@@ -133,6 +138,8 @@ def measure_inference_cost(
             flops = count_flops(run)
             wall_time = _timed(run, device)
     finally:
+        for param in trainable:
+            param.requires_grad_(True)
         model.train(was_training)
     return InferenceCost(flops, peak, wall_time, source)
 
