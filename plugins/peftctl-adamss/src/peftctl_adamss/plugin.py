@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="adamss",
             summary="Adaptive multi-subspace updates from the weight's SVD (NeurIPS 2025)",
             category="reparameterised",
-            impl="peftctl_adamss.method:AdamssMethod",  # imported only when used
-            config="peftctl_adamss.config:AdamssConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_adamss.method:AdamssMethod",
+            config="peftctl_adamss.config:AdamssConfig",
             mergeable=True,
         )
     ]

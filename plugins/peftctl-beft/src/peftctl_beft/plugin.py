@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="beft",
             summary="Trained bias offsets on the target layers (Huang et al., 2025)",
             category="selective",
-            impl="peftctl_beft.method:BeftMethod",  # imported only when used
-            config="peftctl_beft.config:BeftConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_beft.method:BeftMethod",
+            config="peftctl_beft.config:BeftConfig",
             mergeable=False,
         )
     ]

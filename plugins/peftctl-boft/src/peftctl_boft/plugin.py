@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="boft",
             summary="Butterfly-factorised orthogonal weight rotations (Liu et al., 2024)",
             category="reparameterised",
-            impl="peftctl_boft.method:BoftMethod",  # imported only when used
-            config="peftctl_boft.config:BoftConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_boft.method:BoftMethod",
+            config="peftctl_boft.config:BoftConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="c3a",
             summary="Circular-convolution adapters (Chen et al., 2024)",
             category="reparameterised",
-            impl="peftctl_c3a.method:C3aMethod",  # imported only when used
-            config="peftctl_c3a.config:C3aConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_c3a.method:C3aMethod",
+            config="peftctl_c3a.config:C3aConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="delora",
             summary="LoRA with decoupled, bounded update norms (Bini et al., 2025)",
             category="reparameterised",
-            impl="peftctl_delora.method:DeloraMethod",  # imported only when used
-            config="peftctl_delora.config:DeloraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_delora.method:DeloraMethod",
+            config="peftctl_delora.config:DeloraConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="fourierft",
             summary="A few trained spectral coefficients per weight (Gao et al., 2024)",
             category="reparameterised",
-            impl="peftctl_fourierft.method:FourierftMethod",  # imported only when used
-            config="peftctl_fourierft.config:FourierftConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_fourierft.method:FourierftMethod",
+            config="peftctl_fourierft.config:FourierftConfig",
             mergeable=True,
         )
     ]

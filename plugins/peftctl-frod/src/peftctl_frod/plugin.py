@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="frod",
             summary="Sparse rotations of the weight's frozen eigenbasis (AAAI 2026)",
             category="reparameterised",
-            impl="peftctl_frod.method:FrodMethod",  # imported only when used
-            config="peftctl_frod.config:FrodConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_frod.method:FrodMethod",
+            config="peftctl_frod.config:FrodConfig",
             mergeable=True,
         )
     ]

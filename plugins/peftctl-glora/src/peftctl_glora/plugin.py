@@ -15,8 +15,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
                 "Generalised LoRA: trained scale, shift and low-rank paths (Chavan et al., 2023)"
             ),
             category="reparameterised",
-            impl="peftctl_glora.method:GloraMethod",  # imported only when used
-            config="peftctl_glora.config:GloraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_glora.method:GloraMethod",
+            config="peftctl_glora.config:GloraConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="gralora",
             summary="Granular LoRA: a grid of small blocks per weight (Jung et al., 2025)",
             category="reparameterised",
-            impl="peftctl_gralora.method:GraloraMethod",  # imported only when used
-            config="peftctl_gralora.config:GraloraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_gralora.method:GraloraMethod",
+            config="peftctl_gralora.config:GraloraConfig",
             mergeable=True,
         )
     ]

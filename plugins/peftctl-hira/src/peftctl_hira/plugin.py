@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="hira",
             summary="Hadamard high-rank updates (W * AB) (Huang et al., 2025)",
             category="reparameterised",
-            impl="peftctl_hira.method:HiraMethod",  # imported only when used
-            config="peftctl_hira.config:HiraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_hira.method:HiraMethod",
+            config="peftctl_hira.config:HiraConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="hra",
             summary="Householder reflections applied to the weights (Yuan et al., 2024)",
             category="reparameterised",
-            impl="peftctl_hra.method:HraMethod",  # imported only when used
-            config="peftctl_hra.config:HraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_hra.method:HraMethod",
+            config="peftctl_hra.config:HraConfig",
             mergeable=True,
         )
     ]

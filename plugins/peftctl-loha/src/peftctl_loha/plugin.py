@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="loha",
             summary="Low-rank Hadamard product updates (Hyeon-Woo et al., 2022)",
             category="reparameterised",
-            impl="peftctl_loha.method:LohaMethod",  # imported only when used
-            config="peftctl_loha.config:LohaConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_loha.method:LohaMethod",
+            config="peftctl_loha.config:LohaConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="lokr",
             summary="Low-rank Kronecker product updates (Yeh et al., 2024)",
             category="reparameterised",
-            impl="peftctl_lokr.method:LokrMethod",  # imported only when used
-            config="peftctl_lokr.config:LokrConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_lokr.method:LokrMethod",
+            config="peftctl_lokr.config:LokrConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="miss",
             summary="Matrix shard sharing: one small trained shard per weight (Kang & Yin, 2024)",
             category="reparameterised",
-            impl="peftctl_miss.method:MissMethod",  # imported only when used
-            config="peftctl_miss.config:MissConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_miss.method:MissMethod",
+            config="peftctl_miss.config:MissConfig",
             mergeable=True,
         )
     ]

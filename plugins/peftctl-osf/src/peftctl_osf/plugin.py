@@ -15,8 +15,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
                 "Orthogonal subspace fine-tuning of the minor singular part (Nayak et al., 2025)"
             ),
             category="reparameterised",
-            impl="peftctl_osf.method:OsfMethod",  # imported only when used
-            config="peftctl_osf.config:OsfConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_osf.method:OsfMethod",
+            config="peftctl_osf.config:OsfConfig",
             mergeable=True,
         )
     ]

@@ -15,8 +15,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
                 "Partial connection adaptation: a few trained weight columns (Woo et al., 2025)"
             ),
             category="selective",
-            impl="peftctl_paca.method:PacaMethod",  # imported only when used
-            config="peftctl_paca.config:PacaConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_paca.method:PacaMethod",
+            config="peftctl_paca.config:PacaConfig",
             mergeable=True,
         )
     ]

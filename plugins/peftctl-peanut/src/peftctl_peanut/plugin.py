@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="peanut",
             summary="Non-linear low-rank updates computed from the weights (Zhong et al., 2024)",
             category="reparameterised",
-            impl="peftctl_peanut.method:PeanutMethod",  # imported only when used
-            config="peftctl_peanut.config:PeanutConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_peanut.method:PeanutMethod",
+            config="peftctl_peanut.config:PeanutConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="psoft",
             summary="Principal-subspace orthogonal fine-tuning (ICLR 2026)",
             category="reparameterised",
-            impl="peftctl_psoft.method:PsoftMethod",  # imported only when used
-            config="peftctl_psoft.config:PsoftConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_psoft.method:PsoftMethod",
+            config="peftctl_psoft.config:PsoftConfig",
             mergeable=True,
         )
     ]

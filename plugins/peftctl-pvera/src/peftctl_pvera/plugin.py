@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="pvera",
             summary="VeRA with a probabilistic (sampled) projection (Fillioux et al., 2025)",
             category="reparameterised",
-            impl="peftctl_pvera.method:PveraMethod",  # imported only when used
-            config="peftctl_pvera.config:PveraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_pvera.method:PveraMethod",
+            config="peftctl_pvera.config:PveraConfig",
             mergeable=True,
         )
     ]

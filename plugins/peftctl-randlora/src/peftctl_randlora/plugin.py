@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="randlora",
             summary="Full-rank updates from random low-rank bases (Albert et al., 2025)",
             category="reparameterised",
-            impl="peftctl_randlora.method:RandloraMethod",  # imported only when used
-            config="peftctl_randlora.config:RandloraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_randlora.method:RandloraMethod",
+            config="peftctl_randlora.config:RandloraConfig",
             mergeable=True,
         )
     ]

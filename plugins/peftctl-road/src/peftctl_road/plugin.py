@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="road",
             summary="Trained 2-d rotations of the outputs (Liao & Monz, 2024)",
             category="reparameterised",
-            impl="peftctl_road.method:RoadMethod",  # imported only when used
-            config="peftctl_road.config:RoadConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_road.method:RoadMethod",
+            config="peftctl_road.config:RoadConfig",
             mergeable=True,
         )
     ]

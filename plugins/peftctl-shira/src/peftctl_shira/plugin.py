@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="shira",
             summary="A sparse high-rank set of trained weight entries (Bhardwaj et al., 2024)",
             category="selective",
-            impl="peftctl_shira.method:ShiraMethod",  # imported only when used
-            config="peftctl_shira.config:ShiraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_shira.method:ShiraMethod",
+            config="peftctl_shira.config:ShiraConfig",
             mergeable=True,
         )
     ]

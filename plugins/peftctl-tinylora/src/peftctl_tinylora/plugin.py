@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="tinylora",
             summary="LoRA updates from a tiny shared trained vector (Morris et al., 2026)",
             category="reparameterised",
-            impl="peftctl_tinylora.method:TinyloraMethod",  # imported only when used
-            config="peftctl_tinylora.config:TinyloraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_tinylora.method:TinyloraMethod",
+            config="peftctl_tinylora.config:TinyloraConfig",
             mergeable=True,
         )
     ]

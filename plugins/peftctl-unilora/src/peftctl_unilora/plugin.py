@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="unilora",
             summary="LoRA weights drawn from one shared trained vector (Li et al., 2025)",
             category="reparameterised",
-            impl="peftctl_unilora.method:UniloraMethod",  # imported only when used
-            config="peftctl_unilora.config:UniloraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_unilora.method:UniloraMethod",
+            config="peftctl_unilora.config:UniloraConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="vblora",
             summary="LoRA built from a shared bank of trained vectors (Li et al., 2024)",
             category="reparameterised",
-            impl="peftctl_vblora.method:VbloraMethod",  # imported only when used
-            config="peftctl_vblora.config:VbloraConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_vblora.method:VbloraMethod",
+            config="peftctl_vblora.config:VbloraConfig",
             mergeable=True,
         )
     ]

@@ -13,8 +13,10 @@ def peftctl_register_methods() -> list[MethodSpec]:
             name="waveft",
             summary="A few trained wavelet coefficients per weight (Bilican et al., 2025)",
             category="reparameterised",
-            impl="peftctl_waveft.method:WaveftMethod",  # imported only when used
-            config="peftctl_waveft.config:WaveftConfig",  # light: recipes validate with it
+            # the implementation, imported only when used; the options, light: recipes
+            # validate with them
+            impl="peftctl_waveft.method:WaveftMethod",
+            config="peftctl_waveft.config:WaveftConfig",
             mergeable=True,
         )
     ]
