@@ -8,7 +8,7 @@ from collections.abc import Container
 
 #: Installed with the core (``pip install peftctl``), one per method family.
 STANDARD: dict[str, tuple[str, ...]] = {
-    "peftctl-lora": ("lora", "dora", "loraplus", "pissa"),
+    "peftctl-lora": ("lora", "dora", "loraplus", "pissa", "rslora", "olora", "lorafa"),
     "peftctl-prompt": ("prompt_tuning", "p_tuning", "mtp", "prefix_tuning", "p_tuning_v2"),
     "peftctl-adalora": ("adalora",),
     "peftctl-vera": ("vera",),
@@ -51,6 +51,7 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "peftctl-deft": ("deft",),
     "peftctl-peanut": ("peanut",),
     "peftctl-supertuning": ("supertuning",),
+    "peftctl-adaption": ("llama_adapter",),
 }
 #: Packages whose library pins transformers 4 -> why (they need an environment of their own
 #: beside a transformers 5 core).

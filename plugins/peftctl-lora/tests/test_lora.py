@@ -36,8 +36,7 @@ class TestPissa(MethodContract):
 
 
 class TestOlora(MethodContract):
-    method_name = "lora"
-    method_options: ClassVar[dict[str, Any]] = {"init": "olora"}
+    method_name = "olora"
 
     def test_saved_adapter_is_plain_lora_for_the_original_base(self, tmp_path) -> None:
         method, model = self.trained()
@@ -45,6 +44,10 @@ class TestOlora(MethodContract):
         config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
         # converted: rank 2r, initialised as plain LoRA, so any LoRA reader can apply it
         assert config["r"] == 16 and config["init_lora_weights"] is True
+
+
+class TestRsLora(MethodContract):
+    method_name = "rslora"
 
 
 class TestOrthogonalInit(MethodContract):
@@ -66,7 +69,7 @@ class TestLoraFa(MethodContract):
 
 
 def test_rslora_scales_by_the_square_root_of_the_rank():
-    model = make_method("lora", r=16, alpha=16, use_rslora=True).apply(tiny_model("llama"))
+    model = make_method("rslora", r=16, alpha=16).apply(tiny_model("llama"))
     scaling = next(m.scaling["default"] for _, m in model.named_modules() if hasattr(m, "lora_A"))
     assert scaling == pytest.approx(16 / 16**0.5)
 
@@ -91,9 +94,8 @@ def test_variant_options_that_do_not_fit_are_one_line(method, options, message):
         ("dora", "dora"),
         ("loraplus", "loraplus"),
         ("pissa", "pissa"),
-        ("rslora", "lora"),
-        ("olora", "lora"),
-        ("lora_orthogonal", "lora"),
+        ("rslora", "rslora"),
+        ("olora", "olora"),
         ("lorafa", "lorafa"),
     ],
 )

@@ -41,6 +41,22 @@ def peftctl_register_methods() -> list[MethodSpec]:
             mergeable=True,
         ),
         MethodSpec(
+            name="rslora",
+            summary="Rank-stabilised LoRA: scaled by alpha / sqrt(r) (Kalajdzievski, 2023)",
+            category="reparameterised",
+            impl="peftctl_lora.method:LoraMethod",
+            config="peftctl_lora.variants.config:RsLoraConfig",
+            mergeable=True,
+        ),
+        MethodSpec(
+            name="olora",
+            summary="LoRA initialised from a QR decomposition of each weight (Büyükakyüz, 2024)",
+            category="reparameterised",
+            impl="peftctl_lora.method:LoraMethod",
+            config="peftctl_lora.variants.config:OloraConfig",
+            mergeable=True,
+        ),
+        MethodSpec(
             name="lorafa",
             summary="LoRA-FA: A frozen, B trained by a projected optimiser (Zhang et al., 2023)",
             category="reparameterised",

@@ -80,3 +80,24 @@ class LoraFaConfig(LoraConfig):
         if shapes is None:
             return None
         return sum(self.r * o for _, o in shapes)  # B: out x r (A frozen)
+
+
+@dataclass(kw_only=True)
+class RsLoraConfig(LoraConfig):
+    """Rank-stabilised LoRA: the update scaled by ``alpha / sqrt(r)`` (Kalajdzievski, 2023)."""
+
+    name: str = field(default="rslora", metadata={"help": "Method name."})
+    use_rslora: bool = field(
+        default=True, metadata={"help": "Scale by alpha / sqrt(r) (rank-stabilised LoRA)."}
+    )
+
+
+@dataclass(kw_only=True)
+class OloraConfig(LoraConfig):
+    """LoRA initialised from a QR decomposition of each weight (Büyükakyüz, 2024)."""
+
+    name: str = field(default="olora", metadata={"help": "Method name."})
+    init: str = field(
+        default="olora",
+        metadata={"help": "Initialisation: olora (QR of the weight).", "choices": ("olora",)},
+    )

@@ -9,7 +9,7 @@ import pytest
 from peftctl.api import PeftctlError
 from peftctl.testing import MethodContract, make_method, shipped_recipe, tiny_model
 
-from peftctl_llama_adapter.config import TEST_OPTIONS
+from peftctl_adaption.config import TEST_OPTIONS
 
 
 class TestLlamaAdapter(MethodContract):

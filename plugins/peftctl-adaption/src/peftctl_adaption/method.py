@@ -6,7 +6,7 @@ import peft
 from peftctl.api import PeftctlError, PeftMethod
 from torch import nn
 
-from peftctl_llama_adapter.config import LlamaAdapterConfig
+from peftctl_adaption.config import LlamaAdapterConfig
 
 
 class LlamaAdapterMethod(PeftMethod):

@@ -13,8 +13,8 @@ def peftctl_register_methods() -> list[MethodSpec]:
             summary="Llama-Adapter: zero-gated prompts in the top attention layers "
             "(Zhang et al., 2023)",
             category="prompt-based",
-            impl="peftctl_llama_adapter.method:LlamaAdapterMethod",
-            config="peftctl_llama_adapter.config:LlamaAdapterConfig",
+            impl="peftctl_adaption.method:LlamaAdapterMethod",
+            config="peftctl_adaption.config:LlamaAdapterConfig",
             mergeable=False,
         ),
     ]
