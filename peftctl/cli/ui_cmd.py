@@ -27,10 +27,8 @@ def ui(
         if not root.is_dir():
             raise PeftctlError(f"{root} is not a directory; pass a bench or runs folder")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    try:
-        import gradio
-    except ImportError:
-        raise PeftctlError("peftctl ui needs the web extra: pip install 'peftctl[ui]'") from None
+    if not _installed("gradio"):
+        raise PeftctlError("peftctl ui needs the web extra: pip install 'peftctl[ui]'")
     check_port_free(host, port)
     if host not in LOOPBACK:
         print(
@@ -38,6 +36,9 @@ def ui(
             + ("" if read_only else " and start jobs on this machine (use --read-only)"),
             file=sys.stderr,
         )
+    print(f"peftctl ui: starting on http://{host}:{port} (gradio takes seconds to import)")
+    import gradio
+
     from peftctl.ui.app import build_app, launch_options
     from peftctl.ui.launch import jobs_folder
 
@@ -67,6 +68,15 @@ def ui(
 
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ValueError:  # in sys.modules as None: treated as missing
+        return False
 
 
 def _covers(root: Path, folder: Path) -> bool:
