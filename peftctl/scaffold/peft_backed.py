@@ -282,7 +282,7 @@ def overrides(tuner: PeftTuner) -> dict[str, str]:
     return {
         "src/peftctl_mymethod/config.py": config_module(tuner),
         "src/peftctl_mymethod/method.py": method_module(tuner),
-        "tests/test_contract.py": test_module(tuner),
+        "tests/test_mymethod.py": test_module(tuner),
     }
 
 
@@ -381,7 +381,7 @@ def _test_table(tuner: PeftTuner) -> str:
         return ""
     options = "".join(f"\n    {json.dumps(k)}: {_py(v)}," for k, v in tuner.test_options.items())
     text = (
-        "\n#: The contract test's options (``tests/test_contract.py``): the defaults do not fit"
+        "\n#: The contract test's options (``tests/test_mymethod.py``): the defaults do not fit"
         f"\n#: the kit's tiny model.\nTEST_OPTIONS = {{{options}\n}}"
     )
     if tuner.test_per_shape is None:
@@ -464,7 +464,7 @@ class MyMethodMethod(PeftMethod):
 
 
 def test_module(tuner: PeftTuner) -> str:
-    """``tests/test_contract.py``: the contract kit (with the facts' test options where the
+    """``tests/test_<name>.py``: the contract kit (with the facts' test options where the
     defaults do not fit the tiny model) and the recipe, nothing else."""
     options, typing = "", ""
     if tuner.test_options:

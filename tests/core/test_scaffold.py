@@ -187,7 +187,7 @@ def test_facts_give_a_package_working_defaults_test_options_and_a_paper(tmp_path
     config = (vblora / "src" / "peftctl_bank" / "config.py").read_text()
     assert '"vector_length": 64,' in config and "TEST_OPTIONS = {" in config
     assert "TEST_PER_LINEAR = {" in config and "(32, 16):" in config
-    test = (vblora / "tests" / "test_contract.py").read_text()
+    test = (vblora / "tests" / "test_bank.py").read_text()  # a name of its own
     assert 'method_options: ClassVar[dict[str, Any]] = {"vector_length": 16}' in test
     assert "[2405.15179](https://arxiv.org/abs/2405.15179)" in (vblora / "README.md").read_text()
 
